@@ -64,9 +64,7 @@ class GuestKeyNotSet(DarkroomError):
     reason = "GUEST_KEY_NOT_SET"
     category = Category.PRECONDITION
     code = 0
-    default_message = (
-        "API V1 public key can't be null. Go to /dashboard and set the Guest API key."
-    )
+    default_message = "API V1 public key can't be null. Go to /dashboard and set the Guest API key."
 
 
 class RequestDenied(DarkroomError):
@@ -259,6 +257,7 @@ class StorageFailure(DarkroomError):
 
 
 ALL_ERRORS: tuple[type[DarkroomError], ...] = tuple(
-    cls for cls in list(globals().values())
+    cls
+    for cls in list(globals().values())
     if isinstance(cls, type) and issubclass(cls, DarkroomError) and cls is not DarkroomError
 )

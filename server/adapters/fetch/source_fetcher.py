@@ -1,0 +1,37 @@
+"""The SourceFetcher port over the SSRF-safe fetcher, with the configured policy."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from server.adapters.fetch.url_fetcher import FetchPolicy, fetch_to_file
+from server.ports import FetchedSource
+
+
+class SafeSourceFetcher:
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        max_redirects: int,
+        allow_private: bool,
+        public_base_url: str,
+    ) -> None:
+        self._timeout_s = timeout_s
+        self._max_redirects = max_redirects
+        self._allow_private = allow_private
+        own_host = urlsplit(public_base_url).hostname
+        self._self_hosts = frozenset({own_host} if own_host else set())
+
+    async def fetch(self, url: str, dest: BinaryIO, max_bytes: int) -> FetchedSource:
+        policy = FetchPolicy(
+            max_bytes=max_bytes,
+            timeout_s=self._timeout_s,
+            max_redirects=self._max_redirects,
+            allow_private=self._allow_private,
+            # Darkroom fetching from itself would loop through its own front door.
+            self_hosts=frozenset() if self._allow_private else self._self_hosts,
+        )
+        result = await fetch_to_file(url, dest, policy)
+        return FetchedSource(filename=result.filename, size=result.size)

@@ -1,0 +1,39 @@
+"""The bounded pool that CPU-heavy work (decode, resize, encode) runs in.
+
+Threads rather than processes: Pillow and PyAV release the GIL while they decode,
+resize and encode, so N threads keep N cores busy without pickling megabytes of
+pixels between processes. Every job has a deadline; a job past it is reported as a
+timeout to the caller. Pixel limits are checked before any decode, so the work a
+late job can still do in the background is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+from server.domain.errors import ProcessingTimeout
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class WorkerPool:
+    def __init__(self, workers: int, timeout_s: float) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="darkroom-cpu")
+        self._timeout_s = timeout_s
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        call = functools.partial(fn, *args, **kwargs)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await loop.run_in_executor(self._executor, call)
+        except TimeoutError as exc:
+            raise ProcessingTimeout(timeout_s=self._timeout_s) from exc
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,202 @@
+"""Composition root: adapters from config → services → a grpc.aio server.
+
+``create_server`` is what both ``darkroom server`` and the tests call; it binds the
+configured port (0 = any free one) and returns the running ``App``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets as std_secrets
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer as AsyncHealthServicer
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy import Engine
+
+from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2, media_pb2_grpc
+from server.adapters.blob.local import LocalBlobStore
+from server.adapters.codecs.pillow_image import DerivativeSizes, PillowImageCodec
+from server.adapters.db.engine import make_engine, migrate
+from server.adapters.db.repos import SqlAccountRepo, SqlMediaRepo, SqlVariableStore
+from server.adapters.fetch.source_fetcher import SafeSourceFetcher
+from server.adapters.workers import WorkerPool
+from server.api.admin_servicer import AdminServicer
+from server.api.media_servicer import MediaServicer
+from server.clock import SystemClock
+from server.config import ServerConfig
+from server.domain.ids import IdCodec
+from server.ports import Clock
+from server.services.admin import AdminService
+from server.services.auth import Authenticator
+from server.services.ingest import ImageLimits, IngestService
+from server.services.media import MediaService
+from server.services.present import MediaPresenter, PublicUrls
+from server.services.reaper import ExpiryReaper
+from server.services.secrets import Secrets, load_or_create_secret
+from server.services.settings import SettingsService
+
+log = logging.getLogger(__name__)
+DEFAULT_ID_PADDING = 999
+GRACE_S = 5.0
+
+
+@dataclass
+class Services:
+    """Everything built from one config; the CLI uses it without a gRPC server."""
+
+    config: ServerConfig
+    auth: Authenticator
+    ingest: IngestService
+    media: MediaService
+    admin: AdminService
+    reaper: ExpiryReaper
+    pool: WorkerPool
+    engine: Engine = field(repr=False)
+
+
+async def build_services(config: ServerConfig, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.database_url)
+    await asyncio.to_thread(migrate, engine)
+    variables = SqlVariableStore(engine)
+    accounts = SqlAccountRepo(engine)
+    media_repo = SqlMediaRepo(engine)
+
+    # The id codec must never change once ids are handed out: persist it on first start.
+    salt = await variables.get_or_create("crypt_salt", config.id_salt or std_secrets.token_hex(4))
+    padding = int(
+        await variables.get_or_create(
+            "id_padding",
+            str(config.id_padding if config.id_padding is not None else DEFAULT_ID_PADDING),
+        )
+    )
+    ids = IdCodec(salt, padding)
+    secrets = Secrets(await asyncio.to_thread(load_or_create_secret, config.secret_path), ids)
+    blobs = LocalBlobStore(config.media_dir)
+    pool = WorkerPool(config.workers, config.processing_timeout_s)
+    codec = PillowImageCodec(
+        pool,
+        DerivativeSizes(config.thumb_width, config.thumb_height, config.medium_size),
+    )
+    urls = PublicUrls(
+        base_url=config.public_base_url,
+        image_route=config.image_route,
+        video_route=config.video_route,
+        seo_urls=config.seo_urls,
+        timezone=config.timezone,
+        thumb_width=config.thumb_width,
+        thumb_height=config.thumb_height,
+    )
+    presenter = MediaPresenter(urls, ids)
+    settings = SettingsService(variables)
+    fetcher = SafeSourceFetcher(
+        timeout_s=config.url_fetch_timeout_s,
+        max_redirects=config.url_fetch_max_redirects,
+        allow_private=config.url_fetch_allow_private,
+        public_base_url=config.public_base_url,
+    )
+    limits = ImageLimits(
+        max_pixels=config.max_image_pixels,
+        max_side=config.max_image_side,
+        max_frames=config.max_frames,
+        max_animation_pixels=config.max_animation_pixels,
+    )
+    media = MediaService(
+        media=media_repo,
+        accounts=accounts,
+        blobs=blobs,
+        secrets=secrets,
+        ids=ids,
+        presenter=presenter,
+        clock=clock,
+    )
+    return Services(
+        config=config,
+        auth=Authenticator(accounts, variables, secrets),
+        ingest=IngestService(
+            media=media_repo,
+            accounts=accounts,
+            blobs=blobs,
+            codec=codec,
+            fetcher=fetcher,
+            settings=settings,
+            secrets=secrets,
+            ids=ids,
+            presenter=presenter,
+            clock=clock,
+            limits=limits,
+        ),
+        media=media,
+        admin=AdminService(
+            accounts=accounts,
+            variables=variables,
+            settings=settings,
+            secrets=secrets,
+            ids=ids,
+            clock=clock,
+        ),
+        reaper=ExpiryReaper(media_repo, media, clock, config.reaper_interval_s),
+        pool=pool,
+        engine=engine,
+    )
+
+
+@dataclass
+class App:
+    server: grpc.aio.Server
+    port: int
+    services: Services
+    tasks: list[asyncio.Task[None]]
+
+    async def stop(self, grace: float = GRACE_S) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.server.stop(grace)
+        self.services.pool.shutdown()
+        self.services.engine.dispose()
+
+
+async def create_server(config: ServerConfig, clock: Clock | None = None) -> App:
+    services = await build_services(config, clock)
+    max_message = config.grpc_max_message_mb * 1024 * 1024
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", max_message),
+            ("grpc.max_send_message_length", max_message),
+        ]
+    )
+    media_pb2_grpc.add_MediaServiceServicer_to_server(
+        MediaServicer(services.auth, services.ingest, services.media), server
+    )
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(services.auth, services.admin), server
+    )
+    health_servicer = AsyncHealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    service_names = [
+        media_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name,
+        admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    ]
+    reflection.enable_server_reflection(
+        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    port = server.add_insecure_port(f"{config.grpc_host}:{config.grpc_port}")
+    if port == 0:
+        raise OSError(f"cannot bind {config.grpc_host}:{config.grpc_port}")
+    await server.start()
+    for name in ["", *service_names]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    tasks = [asyncio.create_task(services.reaper.run(), name="expiry-reaper")]
+    if config.port_file is not None:
+        config.port_file.write_text(str(port))
+    log.info("darkroom gRPC server listening on %s:%d", config.grpc_host, port)
+    return App(server, port, services, tasks)

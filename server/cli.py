@@ -1,0 +1,182 @@
+"""The ``darkroom`` command: run the server, and administer it from the shell.
+
+Admin commands open the configured database directly and call the same
+AdminService methods as the AdminService RPCs, so both paths behave alike; this
+is also how the first admin (and its key) comes to exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from server.app import Services, build_services, create_server
+from server.config import ServerConfig
+
+
+async def _serve(config: ServerConfig) -> None:
+    app = await create_server(config)
+    print(f"darkroom gRPC server on {config.grpc_host}:{app.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    await app.stop()
+
+
+async def _with_services(action: Callable[[Services], Awaitable[None]]) -> None:
+    services = await build_services(ServerConfig())
+    try:
+        await action(services)
+    finally:
+        services.pool.shutdown()
+        services.engine.dispose()
+
+
+def _users_create(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
+    async def action(services: Services) -> None:
+        user, key = await services.admin.create_user(args.name, is_admin=args.admin)
+        role = "admin" if user.is_admin else "user"
+        print(f"created {role} {user.username}; API key:")
+        print(key)
+
+    return action
+
+
+def _users_list(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
+    async def action(services: Services) -> None:
+        for user in await services.admin.users():
+            flags = [
+                f for f, on in (("admin", user.is_admin), ("disabled", user.is_disabled)) if on
+            ]
+            print(f"{user.username}\t{services.admin.key_hint(user)}\t{','.join(flags)}")
+
+    return action
+
+
+def _users_disable(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
+    async def action(services: Services) -> None:
+        await services.admin.disable_user(args.name)
+        print(f"disabled {args.name}")
+
+    return action
+
+
+def _keys_rotate(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
+    async def action(services: Services) -> None:
+        key = await services.admin.rotate_key(args.name)
+        print(f"new API key of {args.name}; the old one no longer works:")
+        print(key)
+
+    return action
+
+
+def _keys_revoke(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
+    async def action(services: Services) -> None:
+        await services.admin.revoke_key(args.name)
+        print(f"revoked the key of {args.name}")
+
+    return action
+
+
+def _guest_key(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
+    async def action(services: Services) -> None:
+        if args.action == "generate":
+            print("guest key:")
+            print(await services.admin.generate_guest_key())
+        elif args.action == "set":
+            if not args.key:
+                raise SystemExit("darkroom guest-key set KEY")
+            await services.admin.set_guest_key(args.key)
+            print("guest key set")
+        else:
+            await services.admin.clear_guest_key()
+            print("guest key cleared; guest uploads are refused until a new one is set")
+
+    return action
+
+
+def _albums_create(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
+    async def action(services: Services) -> None:
+        album = await services.admin.create_album(None, args.name, args.description, args.owner)
+        print(f"created album {album.name!r} of {album.owner}; album_id:")
+        print(services.admin.album_id(album))
+
+    return action
+
+
+def _categories_create(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
+    async def action(services: Services) -> None:
+        category = await services.admin.create_category(args.name, args.url_key)
+        print(f"created category {category.name!r}; category_id:")
+        print(category.id)
+
+    return action
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="darkroom", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("server", help="run the gRPC server alone")
+
+    users = commands.add_parser("users", help="manage users").add_subparsers(required=True)
+    create = users.add_parser("create", help="create a user and print its API key")
+    create.add_argument("name")
+    create.add_argument("--admin", action="store_true")
+    create.set_defaults(make=_users_create)
+    users.add_parser("list").set_defaults(make=_users_list)
+    disable = users.add_parser("disable")
+    disable.add_argument("name")
+    disable.set_defaults(make=_users_disable)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(required=True)
+    rotate = keys.add_parser("rotate", help="replace a user's key and print the new one")
+    rotate.add_argument("name")
+    rotate.set_defaults(make=_keys_rotate)
+    revoke = keys.add_parser("revoke")
+    revoke.add_argument("name")
+    revoke.set_defaults(make=_keys_revoke)
+
+    guest = commands.add_parser("guest-key", help="generate, set or clear the guest key")
+    guest.add_argument("action", choices=["generate", "set", "clear"])
+    guest.add_argument("key", nargs="?")
+    guest.set_defaults(make=_guest_key)
+
+    albums = commands.add_parser("albums", help="manage albums").add_subparsers(required=True)
+    album = albums.add_parser("create")
+    album.add_argument("name")
+    album.add_argument("--owner", required=True)
+    album.add_argument("--description", default="")
+    album.set_defaults(make=_albums_create)
+
+    categories = commands.add_parser("categories").add_subparsers(required=True)
+    category = categories.add_parser("create")
+    category.add_argument("name")
+    category.add_argument("--url-key", default="")
+    category.set_defaults(make=_categories_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from server.domain.errors import DarkroomError
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        if args.command == "server":
+            asyncio.run(_serve(ServerConfig()))
+        else:
+            asyncio.run(_with_services(args.make(args)))
+    except DarkroomError as error:
+        print(f"darkroom: {error.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Users, keys, the guest key, albums and categories: the admin side of the service.
+
+The CLI and AdminService both call these methods, so every behaviour has one code
+path whichever door it is reached by.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from server.domain import errors
+from server.domain.ids import IdCodec
+from server.domain.media import Caller
+from server.ports import AccountRepo, AlbumInfo, CategoryInfo, Clock, UserInfo, VariableStore
+from server.services.auth import GUEST_KEY_VARIABLE
+from server.services.secrets import Secrets
+from server.services.settings import SettingsService, UploadSettings
+
+_USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_URL_KEY_DROP = re.compile(r"[^a-z0-9]+")
+
+
+class AdminService:
+    def __init__(
+        self,
+        *,
+        accounts: AccountRepo,
+        variables: VariableStore,
+        settings: SettingsService,
+        secrets: Secrets,
+        ids: IdCodec,
+        clock: Clock,
+    ) -> None:
+        self._accounts = accounts
+        self._variables = variables
+        self._settings = settings
+        self._secrets = secrets
+        self._ids = ids
+        self._clock = clock
+
+    # --- users and their keys -------------------------------------------------------------
+
+    async def create_user(self, username: str, *, is_admin: bool) -> tuple[UserInfo, str]:
+        if not _USERNAME.fullmatch(username):
+            raise errors.InvalidArgument(
+                "A username is 1-64 letters, digits, '.', '_' or '-'", field="username"
+            )
+        user = await self._accounts.create_user(username, is_admin, self._clock.now())
+        key = await self._accounts.put_key(user.id, self._secrets.new_user_key, self._clock.now())
+        refreshed = await self._accounts.user_by_id(user.id)
+        assert refreshed is not None
+        return refreshed, key
+
+    async def user(self, username: str) -> UserInfo:
+        user = await self._accounts.user_by_name(username)
+        if user is None:
+            raise errors.NotFound(f"No user {username!r}", field="username")
+        return user
+
+    async def users(self) -> Sequence[UserInfo]:
+        return await self._accounts.users()
+
+    async def disable_user(self, username: str) -> UserInfo:
+        user = await self.user(username)
+        await self._accounts.set_disabled(user.id, True)
+        return await self.user(username)
+
+    async def create_key(self, username: str) -> str:
+        user = await self.user(username)
+        if user.has_key:
+            raise errors.AlreadyExists(
+                f"{username!r} has a key already; rotate it instead", field="username"
+            )
+        return await self._accounts.put_key(user.id, self._secrets.new_user_key, self._clock.now())
+
+    async def rotate_key(self, username: str) -> str:
+        user = await self.user(username)
+        return await self._accounts.put_key(user.id, self._secrets.new_user_key, self._clock.now())
+
+    async def revoke_key(self, username: str) -> None:
+        user = await self.user(username)
+        if not await self._accounts.delete_key(user.id):
+            raise errors.NotFound(f"{username!r} has no key", field="username")
+
+    def key_hint(self, user: UserInfo) -> str:
+        return self._secrets.key_hint(user.key_id) if user.key_id else ""
+
+    # --- the guest key --------------------------------------------------------------------
+
+    async def set_guest_key(self, key: str) -> None:
+        if len(key) < 16 or key.startswith("chv_") or not key.isprintable() or " " in key:
+            raise errors.InvalidArgument(
+                "A guest key is at least 16 printable characters without spaces and "
+                "does not start with chv_",
+                field="guest_key",
+            )
+        await self._variables.set(GUEST_KEY_VARIABLE, self._secrets.hash("guest-key", key))
+
+    async def generate_guest_key(self) -> str:
+        key = self._secrets.new_guest_key()
+        await self.set_guest_key(key)
+        return key
+
+    async def clear_guest_key(self) -> None:
+        await self._variables.delete(GUEST_KEY_VARIABLE)
+
+    # --- albums and categories ------------------------------------------------------------
+
+    async def create_album(
+        self, caller: Caller | None, name: str, description: str, owner: str
+    ) -> AlbumInfo:
+        """Create an album; ``caller`` None means the local CLI, which acts as admin."""
+        if not name.strip():
+            raise errors.InvalidArgument("An album needs a name", field="name")
+        if owner:
+            user = await self.user(owner)
+            if caller is not None and not caller.is_admin and user.id != caller.user_id:
+                raise errors.PermissionDenied("Only admins create albums for others")
+            user_id = user.id
+        elif caller is not None and caller.user_id is not None:
+            user_id = caller.user_id
+        else:
+            raise errors.InvalidArgument("Name the album's owner", field="owner")
+        return await self._accounts.create_album(
+            user_id, name.strip()[:100], description, self._clock.now()
+        )
+
+    async def albums(self, caller: Caller | None, owner: str) -> Sequence[AlbumInfo]:
+        if owner:
+            user = await self.user(owner)
+            if caller is not None and not caller.is_admin and user.id != caller.user_id:
+                raise errors.PermissionDenied("Only admins list others' albums")
+            return await self._accounts.albums(user.id)
+        if caller is not None and not caller.is_admin:
+            return await self._accounts.albums(caller.user_id)
+        return await self._accounts.albums(None)
+
+    def album_id(self, album: AlbumInfo) -> str:
+        return self._ids.encode(album.id)
+
+    async def create_category(self, name: str, url_key: str) -> CategoryInfo:
+        if not name.strip():
+            raise errors.InvalidArgument("A category needs a name", field="name")
+        key = url_key or _URL_KEY_DROP.sub("-", name.lower()).strip("-")
+        if not key:
+            raise errors.InvalidArgument("A category needs a url_key", field="url_key")
+        return await self._accounts.create_category(name.strip(), key)
+
+    async def categories(self) -> Sequence[CategoryInfo]:
+        return await self._accounts.categories()
+
+    # --- settings -------------------------------------------------------------------------
+
+    async def settings(self) -> UploadSettings:
+        return await self._settings.current()
+
+    async def update_settings(self, **changes: Any) -> UploadSettings:
+        return await self._settings.update(**changes)

@@ -1,0 +1,58 @@
+"""Who is calling: an API key becomes a Caller, in the order Chevereto checks (§2.1)."""
+
+from __future__ import annotations
+
+from server.domain.errors import (
+    GuestKeyNotSet,
+    InvalidApiKey,
+    NoKeyProvided,
+    PermissionDenied,
+    RequestDenied,
+)
+from server.domain.media import Caller, CallerKind
+from server.ports import AccountRepo, VariableStore
+from server.services.secrets import USER_KEY_PREFIX, Secrets
+
+GUEST_KEY_VARIABLE = "guest_key_hash"
+
+
+class Authenticator:
+    def __init__(self, accounts: AccountRepo, variables: VariableStore, secrets: Secrets) -> None:
+        self._accounts = accounts
+        self._variables = variables
+        self._secrets = secrets
+
+    async def caller(self, key: str) -> Caller:
+        """The caller a key belongs to; raises the Chevereto error for a bad key."""
+        if not key:
+            raise NoKeyProvided()
+        key_id = self._secrets.user_key_id(key)
+        if key_id is not None:
+            found = await self._accounts.user_for_key(key_id)
+            if found is not None and self._secrets.matches("api-key", key, found[1]):
+                user = found[0]
+                if user.is_disabled:
+                    raise RequestDenied()
+                kind = CallerKind.ADMIN if user.is_admin else CallerKind.USER
+                return Caller(kind, user.id, user.username)
+        if key.startswith(USER_KEY_PREFIX):
+            # Shaped like a user key: a guest-key message would only confuse.
+            raise InvalidApiKey()
+        guest_hash = await self._variables.get(GUEST_KEY_VARIABLE)
+        if not guest_hash:
+            raise GuestKeyNotSet()
+        if not self._secrets.matches("guest-key", key, guest_hash):
+            raise InvalidApiKey()
+        return Caller(CallerKind.GUEST)
+
+    async def admin(self, key: str) -> Caller:
+        caller = await self.caller(key)
+        if not caller.is_admin:
+            raise PermissionDenied("This needs an admin key")
+        return caller
+
+    async def user(self, key: str) -> Caller:
+        caller = await self.caller(key)
+        if caller.is_guest:
+            raise PermissionDenied("This needs a user key")
+        return caller

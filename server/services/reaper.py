@@ -1,0 +1,47 @@
+"""Deletes expired media in the background, in batches, forever.
+
+Expiry is a column, so a restart loses nothing: the next sweep after start-up finds
+whatever expired while the server was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.ports import Clock, MediaRepo
+from server.services.media import MediaService
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+class ExpiryReaper:
+    def __init__(
+        self, media: MediaRepo, service: MediaService, clock: Clock, interval_s: float
+    ) -> None:
+        self._media = media
+        self._service = service
+        self._clock = clock
+        self._interval_s = interval_s
+
+    async def sweep(self) -> int:
+        """Delete everything expired by now; returns how many items went."""
+        deleted = 0
+        while True:
+            batch = await self._media.expired(self._clock.now(), BATCH)
+            for record in batch:
+                await self._service.remove(record)
+                deleted += 1
+            if len(batch) < BATCH:
+                return deleted
+
+    async def run(self) -> None:
+        while True:
+            try:
+                count = await self.sweep()
+                if count:
+                    log.info("expiry reaper deleted %d media", count)
+            except Exception:  # keep reaping after a transient database error
+                log.exception("expiry sweep failed")
+            await asyncio.sleep(self._interval_s)

@@ -1,0 +1,80 @@
+"""Settings an admin changes at run time; persisted as one JSON variable.
+
+Defaults follow a fresh Chevereto V4 install, with Darkroom's decisions
+(chevereto-api.md §11): URL uploads on for every key, HEIC accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from server.domain.errors import InvalidArgument
+from server.ports import VariableStore
+
+SETTINGS_VARIABLE = "settings"
+KNOWN_FORMATS = ("avif", "jpg", "png", "bmp", "gif", "webp", "heic", "mov", "mp4", "webm")
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    guest_uploads: bool = True
+    enable_uploads_url: bool = True
+    upload_max_filesize_mb: int = 100
+    upload_max_filesize_mb_guest: int = 10
+    enable_expirable_uploads: bool = True
+    auto_delete_guest_uploads: str = ""
+    upload_enabled_image_formats: str = ",".join(KNOWN_FORMATS)
+
+    def enabled_formats(self) -> set[str]:
+        formats = {f.strip() for f in self.upload_enabled_image_formats.split(",") if f.strip()}
+        # Chevereto: "jpg" enables jpeg too, "mov" enables quicktime.
+        if "jpg" in formats:
+            formats.add("jpeg")
+        return formats
+
+    def max_bytes(self, guest: bool) -> int:
+        mb = self.upload_max_filesize_mb_guest if guest else self.upload_max_filesize_mb
+        return mb * 1000 * 1000  # decimal MB, as Chevereto's get_bytes()
+
+    def max_mb(self, guest: bool) -> int:
+        return self.upload_max_filesize_mb_guest if guest else self.upload_max_filesize_mb
+
+    def changed(self, **changes: Any) -> UploadSettings:
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise InvalidArgument(f"Unknown settings: {', '.join(sorted(unknown))}")
+        updated = dataclasses.replace(self, **changes)
+        updated.validate()
+        return updated
+
+    def validate(self) -> None:
+        if self.upload_max_filesize_mb <= 0 or self.upload_max_filesize_mb_guest <= 0:
+            raise InvalidArgument("Size limits must be positive", field="upload_max_filesize_mb")
+        unknown = self.enabled_formats() - set(KNOWN_FORMATS) - {"jpeg"}
+        if unknown:
+            raise InvalidArgument(
+                f"Unknown formats: {', '.join(sorted(unknown))}",
+                field="upload_enabled_image_formats",
+            )
+
+
+class SettingsService:
+    def __init__(self, variables: VariableStore) -> None:
+        self._variables = variables
+
+    async def current(self) -> UploadSettings:
+        raw = await self._variables.get(SETTINGS_VARIABLE)
+        if raw is None:
+            return UploadSettings()
+        known = {f.name for f in dataclasses.fields(UploadSettings)}
+        stored = {k: v for k, v in json.loads(raw).items() if k in known}
+        return UploadSettings(**stored)
+
+    async def update(self, **changes: Any) -> UploadSettings:
+        updated = (await self.current()).changed(**changes)
+        await self._variables.set(SETTINGS_VARIABLE, json.dumps(dataclasses.asdict(updated)))
+        return updated
