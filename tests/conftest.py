@@ -1,0 +1,76 @@
+"""Shared fixtures: real server processes on free ports, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from darkroom.v1 import admin_pb2
+from tests.support.server import (
+    POSTGRES_ENV,
+    RunningServer,
+    database_urls,
+    postgres_database,
+    start_server,
+)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres" and not database_urls()["postgres"]:
+        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL to run against on this machine")
+    return str(request.param)
+
+
+@contextmanager
+def _database(kind: str) -> Iterator[str]:
+    """A new, empty database of that kind ("" = the server's default SQLite)."""
+    base = database_urls()[kind]
+    if not base:
+        yield ""
+        return
+    with postgres_database(base) as url:
+        yield url
+
+
+def _boot(
+    data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None
+) -> RunningServer:
+    server = start_server(data_dir, database_url, extra_env)
+    # The first admin can only come from the CLI; its key is the last line it prints.
+    server.admin_key = server.cli("users", "create", "root", "--admin").strip().splitlines()[-1]
+    return server
+
+
+@pytest.fixture(scope="session")
+def server(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with _database(database_kind) as url:
+        running = _boot(tmp_path_factory.mktemp("darkroom"), url)
+        yield running
+        running.stop()
+
+
+@pytest.fixture()
+def fresh_server(tmp_path: Path, database_kind: str) -> Iterator[RunningServer]:
+    """A server of one's own, for tests that change settings or restart it."""
+    with _database(database_kind) as url:
+        running = _boot(tmp_path / "darkroom", url)
+        yield running
+        running.stop()
+
+
+def admin_md(server: RunningServer) -> list[tuple[str, str]]:
+    return [("x-api-key", server.admin_key)]
+
+
+@pytest.fixture()
+def user_key(server: RunningServer) -> str:
+    name = f"user-{uuid.uuid4().hex[:8]}"
+    reply = server.admin_stub().CreateUser(
+        admin_pb2.CreateUserRequest(username=name), metadata=admin_md(server)
+    )
+    return str(reply.api_key)

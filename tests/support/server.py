@@ -1,0 +1,181 @@
+"""Run the real ``darkroom server`` as a child process, as a user would, on a free port."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+import grpc
+import psutil
+from google.rpc import error_details_pb2, status_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from darkroom.v1 import admin_pb2_grpc, media_pb2_grpc
+
+POSTGRES_ENV = "DARKROOM_TEST_POSTGRES_URL"
+READY_TIMEOUT_S = 60.0
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+    env: dict[str, str]
+    admin_key: str = ""
+    log_path: Path = field(default_factory=Path)
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def media_root(self) -> Path:
+        return self.data_dir / "media"
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(
+            self.target,
+            options=[
+                ("grpc.max_send_message_length", 64 * 1024 * 1024),
+                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ],
+        )
+
+    def media_stub(self) -> media_pb2_grpc.MediaServiceStub:
+        return media_pb2_grpc.MediaServiceStub(self.channel())
+
+    def admin_stub(self) -> admin_pb2_grpc.AdminServiceStub:
+        return admin_pb2_grpc.AdminServiceStub(self.channel())
+
+    def cli(self, *args: str) -> str:
+        """Run ``darkroom ARGS`` against this server's database; returns stdout."""
+        result = subprocess.run(
+            [sys.executable, "-m", "server", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"darkroom {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def rss_bytes(self) -> int:
+        return int(psutil.Process(self.process.pid).memory_info().rss)
+
+    def stored_files(self) -> list[Path]:
+        images = self.media_root / "images"
+        return sorted(p for p in images.rglob("*") if p.is_file()) if images.exists() else []
+
+    def scratch_files(self) -> list[Path]:
+        scratch = self.media_root / ".tmp"
+        return sorted(scratch.rglob("*")) if scratch.exists() else []
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def database_urls() -> dict[str, str | None]:
+    return {"sqlite": "", "postgres": os.environ.get(POSTGRES_ENV)}
+
+
+@contextmanager
+def postgres_database(base_url: str) -> Iterator[str]:
+    """A fresh, empty database on the test PostgreSQL; dropped afterwards."""
+    import sqlalchemy
+
+    name = f"darkroom_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    url = sqlalchemy.engine.make_url(base_url).set(database=name).render_as_string(False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _wait_ready(server: RunningServer, port_file: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log_path.read_text()}")
+        if port_file.exists() and port_file.read_text().strip():
+            server.port = int(port_file.read_text())
+            with grpc.insecure_channel(server.target) as channel:
+                stub = health_pb2_grpc.HealthStub(channel)
+                try:
+                    reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
+                except grpc.RpcError:
+                    reply = None
+                if reply and reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+        time.sleep(0.05)
+    raise TimeoutError(f"server not ready:\n{server.log_path.read_text()}")
+
+
+def start_server(
+    data_dir: Path, database_url: str = "", extra_env: dict[str, str] | None = None
+) -> RunningServer:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port_file = data_dir / "grpc.port"
+    port_file.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "DARKROOM_DATA_DIR": str(data_dir),
+        "DARKROOM_DATABASE_URL": database_url,
+        "DARKROOM_GRPC_PORT": "0",
+        "DARKROOM_PORT_FILE": str(port_file),
+        "DARKROOM_PUBLIC_BASE_URL": "http://darkroom.test/",
+        "DARKROOM_REAPER_INTERVAL_S": "0.2",
+        **(extra_env or {}),
+    }
+    log_path = data_dir / "server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "server"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    server = RunningServer(process, 0, data_dir, env, log_path=log_path)
+    try:
+        _wait_ready(server, port_file)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
+    """The ErrorInfo detail of a failed call (every Darkroom error carries one)."""
+    call = cast(grpc.Call, error)
+    for item in call.trailing_metadata() or ():
+        key, value = cast(tuple[str, bytes], item)
+        if key == "grpc-status-details-bin":
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                info = error_details_pb2.ErrorInfo()
+                if detail.Unpack(info):
+                    return info
+    raise AssertionError(f"no ErrorInfo in {error!r}")
+
+
+def chevereto_error(error: grpc.RpcError) -> tuple[int, str]:
+    info = error_info(error)
+    return int(info.metadata["chevereto_code"]), info.metadata["chevereto_message"]
