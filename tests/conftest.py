@@ -13,9 +13,9 @@ from darkroom.v1 import admin_pb2
 from tests.support.server import (
     POSTGRES_ENV,
     RunningServer,
+    boot_with_admin,
     database_urls,
     postgres_database,
-    start_server,
 )
 
 
@@ -37,19 +37,10 @@ def _database(kind: str) -> Iterator[str]:
         yield url
 
 
-def _boot(
-    data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None
-) -> RunningServer:
-    server = start_server(data_dir, database_url, extra_env)
-    # The first admin can only come from the CLI; its key is the last line it prints.
-    server.admin_key = server.cli("users", "create", "root", "--admin").strip().splitlines()[-1]
-    return server
-
-
 @pytest.fixture(scope="session")
 def server(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with _database(database_kind) as url:
-        running = _boot(tmp_path_factory.mktemp("darkroom"), url)
+        running = boot_with_admin(tmp_path_factory.mktemp("darkroom"), url)
         yield running
         running.stop()
 
@@ -58,7 +49,7 @@ def server(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def fresh_server(tmp_path: Path, database_kind: str) -> Iterator[RunningServer]:
     """A server of one's own, for tests that change settings or restart it."""
     with _database(database_kind) as url:
-        running = _boot(tmp_path / "darkroom", url)
+        running = boot_with_admin(tmp_path / "darkroom", url)
         yield running
         running.stop()
 

@@ -162,6 +162,15 @@ def start_server(
     return server
 
 
+def boot_with_admin(
+    data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None
+) -> RunningServer:
+    server = start_server(data_dir, database_url, extra_env)
+    # The first admin can only come from the CLI; its key is the last line it prints.
+    server.admin_key = server.cli("users", "create", "root", "--admin").strip().splitlines()[-1]
+    return server
+
+
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
     """The ErrorInfo detail of a failed call (every Darkroom error carries one)."""
     call = cast(grpc.Call, error)

@@ -6,6 +6,8 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from server.adapters.fetch.url_fetcher import FetchPolicy, fetch_to_file
+from server.domain.errors import FileTooBig
+from server.domain.text import size_formatted
 from server.ports import FetchedSource
 
 
@@ -33,5 +35,10 @@ class SafeSourceFetcher:
             # Darkroom fetching from itself would loop through its own front door.
             self_hosts=frozenset() if self._allow_private else self._self_hosts,
         )
-        result = await fetch_to_file(url, dest, policy)
+        try:
+            result = await fetch_to_file(url, dest, policy)
+        except FileTooBig as exc:
+            raise FileTooBig(
+                f"File too big - max {size_formatted(max_bytes)}", max_bytes=max_bytes
+            ) from exc
         return FetchedSource(filename=result.filename, size=result.size)
