@@ -71,3 +71,14 @@ def id_from_url_component(component: str) -> str:
     contain dots and a bare id works too.
     """
     return component.rsplit(".", 1)[-1]
+
+
+# Row ids are 32-bit signed integers in every supported database; a decoded id
+# outside this range names nothing (and must never reach a query).
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(codec: IdCodec, encoded: str) -> int | None:
+    """The row id an encoded id names, or None when it cannot name a row."""
+    value = codec.decode(encoded) if encoded else 0
+    return value if 0 < value <= MAX_ROW_ID else None

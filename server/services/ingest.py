@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from server.domain import errors
-from server.domain.ids import IdCodec
+from server.domain.ids import IdCodec, row_id
 from server.domain.media import (
     CHAIN_IMAGE,
     CHAIN_MEDIUM,
@@ -394,7 +394,8 @@ class IngestService:
     async def _album(self, caller: Caller, album_id: str) -> int | None:
         if not album_id or caller.user_id is None:
             return None
-        album = await self._accounts.album(self._ids.decode(album_id))
+        album_row = row_id(self._ids, album_id)
+        album = await self._accounts.album(album_row) if album_row else None
         if album is None or album.user_id != caller.user_id:
             return None  # not the caller's album: dropped silently, as Chevereto does
         return album.id

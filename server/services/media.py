@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain import errors
-from server.domain.ids import IdCodec
+from server.domain.ids import IdCodec, row_id
 from server.domain.media import Caller, MediaRecord
 from server.ports import AccountRepo, BlobStore, Clock, MediaRepo
 from server.services.present import MediaPresenter
@@ -43,8 +43,8 @@ class MediaService:
         self._clock = clock
 
     async def record(self, id_encoded: str) -> MediaRecord:
-        media_id = self._ids.decode(id_encoded) if id_encoded else 0
-        record = await self._media.get(media_id) if media_id > 0 else None
+        media_id = row_id(self._ids, id_encoded)
+        record = await self._media.get(media_id) if media_id is not None else None
         if record is None:
             raise errors.MediaNotFound(id=id_encoded)
         return record
@@ -69,8 +69,8 @@ class MediaService:
         limit = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         before_id = None
         if page_token:
-            before_id = self._ids.decode(page_token)
-            if before_id <= 0:
+            before_id = row_id(self._ids, page_token)
+            if before_id is None:
                 raise errors.InvalidArgument("Invalid page_token", field="page_token")
         user_id = caller.user_id
         if owner:
@@ -84,7 +84,8 @@ class MediaService:
             user_id = None
         album = None
         if album_id:
-            album = await self._accounts.album(self._ids.decode(album_id))
+            album_row = row_id(self._ids, album_id)
+            album = await self._accounts.album(album_row) if album_row else None
             if album is None:
                 raise errors.NotFound("No such album", field="album_id")
             if album.user_id != caller.user_id and not caller.is_admin:

@@ -16,7 +16,7 @@ import os
 import secrets
 from pathlib import Path
 
-from server.domain.ids import IdCodec
+from server.domain.ids import IdCodec, row_id
 
 USER_KEY_PREFIX = "chv_"
 USER_KEY_RANDOM_HEX = 128
@@ -69,8 +69,7 @@ class Secrets:
             return None
         if len(parts[2]) != USER_KEY_RANDOM_HEX:
             return None
-        key_id = self._ids.decode(parts[1])
-        return key_id or None
+        return row_id(self._ids, parts[1])
 
     def key_hint(self, key_id: int) -> str:
         return f"{USER_KEY_PREFIX}{self._ids.encode(key_id)}_***"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import grpc
 import pytest
@@ -17,7 +18,7 @@ from tests.support.server import RunningServer, chevereto_error, error_info
 PHOTO = media.jpeg(320, 240, seed=11)
 
 
-def _refusal(server: RunningServer, header_key: str | None, **fields: str) -> tuple[int, str]:
+def _refusal(server: RunningServer, header_key: str | None, **fields: Any) -> tuple[int, str]:
     request = media_pb2.UploadRequest(
         file=PHOTO, options=media_pb2.UploadOptions(filename="k.jpg", **fields)
     )
@@ -34,6 +35,9 @@ def test_missing_key(server: RunningServer) -> None:
 def test_wrong_user_key(server: RunningServer, user_key: str) -> None:
     forged = user_key[:-4] + ("0000" if not user_key.endswith("0000") else "1111")
     assert _refusal(server, forged) == (100, "Invalid API key.")
+    # An id far beyond any row, and a key of another shape with the chv_ prefix.
+    assert _refusal(server, "chv_" + "Z" * 20 + "_" + "0" * 128) == (100, "Invalid API key.")
+    assert _refusal(server, "chv_short") == (100, "Invalid API key.")
 
 
 def test_guest_key_that_was_never_set(fresh_server: RunningServer) -> None:

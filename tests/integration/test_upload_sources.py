@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -20,14 +21,14 @@ PHOTO = media.jpeg(640, 480, seed=21)
 HUGE_BYTES = 64 * 1024 * 1024
 
 
-def _upload(server: RunningServer, key: str, **source: str) -> media_pb2.Media:
+def _upload(server: RunningServer, key: str, **source: Any) -> media_pb2.Media:
     method = source.pop("http_method", "")
     request = media_pb2.UploadRequest(**source, options=media_pb2.UploadOptions(http_method=method))
     reply = server.media_stub().Upload(request, metadata=[("x-api-key", key)], timeout=60)
     return reply.media  # type: ignore[no-any-return]
 
 
-def _refused(server: RunningServer, key: str, **source: str) -> tuple[int, str]:
+def _refused(server: RunningServer, key: str, **source: Any) -> tuple[int, str]:
     with pytest.raises(grpc.RpcError) as failure:
         _upload(server, key, **source)
     return chevereto_error(failure.value)

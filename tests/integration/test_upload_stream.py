@@ -1,0 +1,118 @@
+"""UploadStream: chunks spool to disk as they arrive, with flat server memory."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from darkroom.v1 import admin_pb2, media_pb2
+from tests.conftest import admin_md
+from tests.support import media
+from tests.support.server import RunningServer, chevereto_error
+
+MB = 1000 * 1000
+MiB = 1024 * 1024
+RSS_BUDGET = 64 * MiB
+
+
+class RssWatch:
+    """Samples a process's RSS in the background; reports the peak above the start."""
+
+    def __init__(self, server: RunningServer) -> None:
+        self._server = server
+        self.baseline = server.rss_bytes()
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._server.rss_bytes())
+            self._stop.wait(0.01)
+
+    def __enter__(self) -> RssWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._server.rss_bytes())
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.baseline
+
+
+def _stream(
+    options: media_pb2.UploadOptions, head: bytes, total: int, chunk: int, sent: list[int]
+) -> Iterator[media_pb2.UploadStreamRequest]:
+    yield media_pb2.UploadStreamRequest(options=options)
+    filler = bytes(chunk)
+    position = 0
+    while position < total:
+        piece = head[position : position + chunk] if position < len(head) else b""
+        piece = piece or filler[: min(chunk, total - position)]
+        position += len(piece)
+        sent[0] = position
+        yield media_pb2.UploadStreamRequest(chunk=piece)
+
+
+def test_stream_over_the_limit_is_refused_as_soon_as_it_is_crossed(
+    fresh_server: RunningServer,
+) -> None:
+    server = fresh_server
+    server.admin_stub().UpdateSettings(
+        admin_pb2.UpdateSettingsRequest(settings=admin_pb2.Settings(upload_max_filesize_mb=20)),
+        metadata=admin_md(server),
+    )
+    sent = [0]
+    total = 400 * MB
+    options = media_pb2.UploadOptions(filename="huge.jpg")
+    with RssWatch(server) as rss, pytest.raises(grpc.RpcError) as failure:
+        server.media_stub().UploadStream(
+            _stream(options, media.jpeg(64, 64), total, 256 * 1024, sent),
+            metadata=[("x-api-key", server.admin_key)],
+            timeout=120,
+        )
+    assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert chevereto_error(failure.value) == (400, "File too big - max 20 MB")
+    # Refused while the client was still sending: far less than the 400 MB was read
+    # (what is in flight is bounded by HTTP/2 flow-control windows).
+    print(f"sent {sent[0] / MiB:.1f} MiB, server RSS growth {rss.growth / MiB:.1f} MiB")
+    assert sent[0] < 20 * MB + 40 * MiB, f"client had sent {sent[0]} bytes"
+    assert rss.growth < RSS_BUDGET, f"server RSS grew by {rss.growth / MiB:.1f} MiB"
+    assert server.scratch_files() == [] and server.stored_files() == []
+
+
+def test_large_photo_streams_through_with_flat_memory(server: RunningServer) -> None:
+    photo = media.jpeg(6000, 4000, seed=5)  # 24 MP
+    chunks = [photo[i : i + 256 * 1024] for i in range(0, len(photo), 256 * 1024)]
+
+    def requests() -> Iterator[media_pb2.UploadStreamRequest]:
+        yield media_pb2.UploadStreamRequest(
+            options=media_pb2.UploadOptions(filename="big photo.jpg")
+        )
+        for chunk in chunks:
+            yield media_pb2.UploadStreamRequest(chunk=chunk)
+
+    with RssWatch(server) as rss:
+        reply = server.media_stub().UploadStream(
+            requests(), metadata=[("x-api-key", server.admin_key)], timeout=120
+        )
+    m = reply.media
+    print(f"server RSS growth {rss.growth / MiB:.1f} MiB")
+    assert (m.width, m.height, m.size, m.chain) == (6000, 4000, len(photo), 7)
+    assert rss.growth < RSS_BUDGET, f"server RSS grew by {rss.growth / MiB:.1f} MiB"
+
+
+def test_stream_must_start_with_options(server: RunningServer) -> None:
+    def requests() -> Iterator[media_pb2.UploadStreamRequest]:
+        yield media_pb2.UploadStreamRequest(chunk=b"\xff\xd8\xff")
+
+    with pytest.raises(grpc.RpcError) as failure:
+        server.media_stub().UploadStream(requests(), metadata=[("x-api-key", server.admin_key)])
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
