@@ -42,6 +42,7 @@ need random access and spool a non-seekable ``src`` to a temporary file.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import struct
 import tempfile
@@ -57,6 +58,8 @@ __all__ = ["SUPPORTED_FORMATS", "strip_metadata"]
 
 SUPPORTED_FORMATS = frozenset({"jpeg", "png", "gif", "webp", "avif"})
 
+# A marker that can end scan data: 0xFF then 0xC0..0xFE except RST0-7 (0xD0..0xD7).
+_SCAN_MARKER = re.compile(rb"\xff[\xc0-\xcf\xd8-\xfe]")
 _CHUNK = 1 << 20  # streaming granularity: big enough to be fast, small enough for 30 MB files
 _SPOOL_IN_MEMORY = 8 << 20
 
@@ -138,16 +141,15 @@ class _Reader:
             if not self._fill(2):
                 raise InvalidImage("JPEG scan data ends without an EOI marker")
             buf = self._buf
-            i = buf.find(b"\xff", self._pos)
-            while 0 <= i < len(buf) - 1:
-                follower = buf[i + 1]
-                if follower >= 0xC0 and follower != 0xFF and not 0xD0 <= follower <= 0xD7:
-                    out.write(memoryview(buf)[self._pos : i])
-                    self._pos = i
-                    return
-                i = buf.find(b"\xff", i + 1)
+            # One C-speed search instead of a Python step per 0xFF (about one per
+            # 256 bytes of photo data).
+            marker = _SCAN_MARKER.search(buf, self._pos)
+            if marker is not None:
+                out.write(memoryview(buf)[self._pos : marker.start()])
+                self._pos = marker.start()
+                return
             # No marker in the buffer; hold back a final 0xFF whose follower is unknown yet.
-            end = len(buf) - 1 if i == len(buf) - 1 else len(buf)
+            end = len(buf) - 1 if buf.endswith(b"\xff") else len(buf)
             out.write(memoryview(buf)[self._pos : end])
             self._pos = end
 

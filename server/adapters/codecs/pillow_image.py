@@ -9,15 +9,18 @@ HEIC → JPEG, a `width` resize): metadata is stripped losslessly instead.
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import xml.etree.ElementTree as ET
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pillow_heif
 from PIL import Image, ImageFile, ImageOps, ImageSequence, IptcImagePlugin, UnidentifiedImageError
+from typing_extensions import Buffer
 
 from server.adapters.codecs.metadata_strip import strip_metadata
 from server.adapters.workers import WorkerPool
@@ -72,12 +75,43 @@ def _md5(path: Path) -> str:
     return digest.hexdigest()
 
 
+class _HashingWriter(io.RawIOBase):
+    """Hashes what passes through, so the stored file need not be read back for its md5."""
+
+    def __init__(self, target: BinaryIO) -> None:
+        self._target = target
+        self._digest = hashlib.md5(usedforsecurity=False)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Buffer) -> int:
+        self._digest.update(data)
+        return self._target.write(data)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def _exif(im: Image.Image) -> Image.Exif:
+    """The EXIF block the header carried; never decodes pixels.
+
+    ``Image.getexif()`` is not safe here: for PNG it loads the whole image to look
+    for an eXIf chunk after the pixel data, which would decode a bomb.
+    """
+    exif = Image.Exif()
+    raw = im.info.get("exif")
+    if raw:
+        exif.load(raw)
+    return exif
+
+
 def _orientation(im: Image.Image, kind: str) -> int:
     # HEIF and AVIF carry orientation as irot/imir, which their decoders apply.
     if kind in ("heic", "avif"):
         return 1
     try:
-        value = int(im.getexif().get(0x0112, 1))
+        value = int(_exif(im).get(0x0112, 1))
     except Exception:
         return 1
     return value if value in range(1, 9) else 1
@@ -139,7 +173,7 @@ def _embedded(im: ImageFile.ImageFile) -> _Embedded:
     """Title, description and date from the file's own metadata; damage is ignored."""
     embedded = _Embedded()
     with suppress(Exception):
-        exif = im.getexif()
+        exif = _exif(im)
         embedded.description = _text(exif.get(0x010E))
         sub = exif.get_ifd(0x8769)
         embedded.taken_at = _exif_date(sub.get(0x9003)) or _exif_date(exif.get(0x0132))
@@ -243,12 +277,14 @@ class PillowImageCodec:
         base = self._decode(im, kind, orientation, width, height, full=needs_full)
 
         source_md5: str | None = None
+        stored_md5: str | None = None
         if kind in _CONVERTED:
             _save(base, stored, stored_kind, 92)
         else:
-            self._strip_or_reencode(path, kind, orientation, stored)
+            stored_md5 = self._strip_or_reencode(path, kind, orientation, stored)
         if resize_to is not None:
-            source_md5 = _md5(stored)
+            source_md5 = stored_md5 or _md5(stored)
+            stored_md5 = None
             base = base.resize(resize_to, Image.Resampling.LANCZOS)
             _save(base, stored, stored_kind, sizes.jpeg_quality)
             width, height = resize_to
@@ -275,7 +311,7 @@ class PillowImageCodec:
             size=stored.stat().st_size,
             width=width,
             height=height,
-            md5=_md5(stored),
+            md5=stored_md5 or _md5(stored),
             source_md5=source_md5,
             thumb=thumb,
             thumb_size=thumb.stat().st_size,
@@ -323,10 +359,16 @@ class PillowImageCodec:
             decoded = decoded.transpose(_TRANSPOSE[orientation])
         return decoded
 
-    def _strip_or_reencode(self, path: Path, kind: str, orientation: int, stored: Path) -> None:
+    def _strip_or_reencode(
+        self, path: Path, kind: str, orientation: int, stored: Path
+    ) -> str | None:
+        """Write the stored original; returns its md5 when it was hashed on the way."""
         try:
             with open(path, "rb") as src, open(stored, "wb") as dst:
-                strip_metadata(kind, src, dst, orientation=orientation)
+                hashing = _HashingWriter(dst)
+                # The stripper only ever calls write(); a cast beats widening its API.
+                strip_metadata(kind, src, cast(BinaryIO, hashing), orientation=orientation)
+                return hashing.hexdigest()
         except InvalidImage:
             if kind != "jpeg":
                 raise
@@ -338,3 +380,4 @@ class PillowImageCodec:
                 if orientation in _TRANSPOSE:
                     upright = upright.transpose(_TRANSPOSE[orientation])
                 _save(upright, stored, kind, 95)
+            return None
