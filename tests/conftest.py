@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from darkroom.v1 import admin_pb2
 from tests.support.server import (
     POSTGRES_ENV,
     RunningServer,
@@ -55,13 +53,9 @@ def fresh_server(tmp_path: Path, database_kind: str) -> Iterator[RunningServer]:
 
 
 def admin_md(server: RunningServer) -> list[tuple[str, str]]:
-    return [("x-api-key", server.admin_key)]
+    return server.admin_metadata()
 
 
 @pytest.fixture()
 def user_key(server: RunningServer) -> str:
-    name = f"user-{uuid.uuid4().hex[:8]}"
-    reply = server.admin_stub().CreateUser(
-        admin_pb2.CreateUserRequest(username=name), metadata=admin_md(server)
-    )
-    return str(reply.api_key)
+    return server.new_user()[1]

@@ -165,6 +165,24 @@ def test_cli_and_rpc_see_the_same_accounts(server: RunningServer) -> None:
     new_key = server.cli("keys", "rotate", name).strip().splitlines()[-1]
     assert _refusal(server, key) == (100, "Invalid API key.")
     assert upload(server, new_key, PHOTO, "cli2.jpg").id_encoded
+    category_id = int(server.cli("categories", "create", f"Cat {name}").strip().splitlines()[-1])
+    categories = (
+        server.admin_stub()
+        .ListCategories(admin_pb2.ListCategoriesRequest(), metadata=[("x-api-key", new_key)])
+        .categories
+    )
+    assert category_id in {c.id for c in categories}
+
+
+def test_cli_manages_the_guest_key(fresh_server: RunningServer) -> None:
+    server = fresh_server
+    guest = server.cli("guest-key", "generate").strip().splitlines()[-1]
+    assert upload(server, guest, PHOTO, "g.jpg").id_encoded
+    server.cli("guest-key", "set", "a-chosen-guest-key-0123")
+    assert _refusal(server, guest) == (100, "Invalid API key.")
+    assert upload(server, "a-chosen-guest-key-0123", PHOTO, "g2.jpg").id_encoded
+    server.cli("guest-key", "clear")
+    assert _refusal(server, "a-chosen-guest-key-0123")[0] == 0
 
 
 def _every_stored_value(server: RunningServer) -> str:

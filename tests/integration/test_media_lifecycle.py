@@ -11,7 +11,7 @@ import grpc
 import pytest
 import sqlalchemy
 
-from darkroom.v1 import admin_pb2, media_pb2
+from darkroom.v1 import media_pb2
 from tests.conftest import admin_md
 from tests.integration.test_upload_formats import stored_path, upload
 from tests.support import media
@@ -62,14 +62,7 @@ def test_delete_with_the_token_removes_row_and_files(server: RunningServer, user
 
 def test_delete_by_key_owner_or_admin_only(server: RunningServer, user_key: str) -> None:
     m = upload(server, user_key, PHOTO, "mine.jpg")
-    other = (
-        server.admin_stub()
-        .CreateUser(
-            admin_pb2.CreateUserRequest(username=f"o{uuid.uuid4().hex[:8]}"),
-            metadata=admin_md(server),
-        )
-        .api_key
-    )
+    _, other = server.new_user()
     with pytest.raises(grpc.RpcError) as refused:
         server.media_stub().DeleteMedia(
             media_pb2.DeleteMediaRequest(id=m.id_encoded), metadata=[("x-api-key", other)]
@@ -93,14 +86,7 @@ def test_unknown_ids_are_not_found(server: RunningServer) -> None:
 
 
 def test_list_pages_through_the_users_media_newest_first(server: RunningServer) -> None:
-    key = (
-        server.admin_stub()
-        .CreateUser(
-            admin_pb2.CreateUserRequest(username=f"p{uuid.uuid4().hex[:8]}"),
-            metadata=admin_md(server),
-        )
-        .api_key
-    )
+    _, key = server.new_user()
     uploaded = [upload(server, key, PHOTO, f"p{i}.jpg").id_encoded for i in range(5)]
     seen: list[str] = []
     token = ""

@@ -27,14 +27,6 @@ def _lifetime(m: media_pb2.Media) -> timedelta:
     return _when(m.expiration_date_gmt) - _when(m.date_gmt)
 
 
-def _new_user(server: RunningServer) -> tuple[str, str]:
-    name = f"u{uuid.uuid4().hex[:8]}"
-    reply = server.admin_stub().CreateUser(
-        admin_pb2.CreateUserRequest(username=name), metadata=admin_md(server)
-    )
-    return name, reply.api_key
-
-
 @pytest.fixture(scope="module")
 def guest_key(server: RunningServer) -> str:
     reply = server.admin_stub().GenerateGuestKey(
@@ -84,8 +76,8 @@ def test_tags_are_ignored_for_the_guest_key(server: RunningServer, guest_key: st
 
 
 def test_album_is_kept_only_when_the_key_owns_it(server: RunningServer, guest_key: str) -> None:
-    owner, owner_key = _new_user(server)
-    _, other_key = _new_user(server)
+    owner, owner_key = server.new_user()
+    _, other_key = server.new_user()
     album = (
         server.admin_stub()
         .CreateAlbum(
@@ -219,3 +211,21 @@ def test_expiration_switched_off_and_guest_override(fresh_server: RunningServer)
     )
     m = upload(server, server.admin_key, PHOTO, "n.jpg", expiration="PT1H")
     assert not m.HasField("expiration_date_gmt")
+
+
+XMP_PANORAMA = b"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+ xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+ <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"
+  xmlns:GPano="http://ns.google.com/photos/1.0/panorama/" GPano:ProjectionType="equirectangular">
+  <dc:title><rdf:Alt><rdf:li xml:lang="x-default">Summit at dawn</rdf:li></rdf:Alt></dc:title>
+ </rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+def test_embedded_xmp_title_and_360_projection(server: RunningServer, user_key: str) -> None:
+    data = media.encode(media.photo_like(1200, 600), "JPEG", quality=90, xmp=XMP_PANORAMA)
+    m = upload(server, user_key, data, "IMG_0001.jpg")
+    assert m.title == "Summit at dawn"
+    assert m.is_360 == 1
+    with open_stored(server, m.url) as stored:
+        assert "xmp" not in stored.info  # read, then stripped like all metadata
+    assert upload(server, user_key, data, "x.jpg", title="Mine").title == "Mine"

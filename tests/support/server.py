@@ -18,7 +18,7 @@ import psutil
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from darkroom.v1 import admin_pb2_grpc, media_pb2_grpc
+from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2_grpc
 
 POSTGRES_ENV = "DARKROOM_TEST_POSTGRES_URL"
 READY_TIMEOUT_S = 60.0
@@ -80,6 +80,17 @@ class RunningServer:
     def scratch_files(self) -> list[Path]:
         scratch = self.media_root / ".tmp"
         return sorted(scratch.rglob("*")) if scratch.exists() else []
+
+    def admin_metadata(self) -> list[tuple[str, str]]:
+        return [("x-api-key", self.admin_key)]
+
+    def new_user(self, prefix: str = "user") -> tuple[str, str]:
+        """A new non-admin user made through AdminService: (username, API key)."""
+        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        reply = self.admin_stub().CreateUser(
+            admin_pb2.CreateUserRequest(username=name), metadata=self.admin_metadata()
+        )
+        return name, str(reply.api_key)
 
     def stop(self) -> None:
         if self.process.poll() is None:
