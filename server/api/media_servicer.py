@@ -12,7 +12,7 @@ from server.api.convert import media_message, upload_options, upload_source
 from server.api.errors import grpc_errors
 from server.api.keys import api_key
 from server.domain import errors
-from server.domain.upload import FileSource
+from server.domain.upload import FileSource, UploadOptions
 from server.services.auth import Authenticator
 from server.services.ingest import IngestService
 from server.services.media import MediaService
@@ -47,16 +47,27 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
             )
         caller = await self._auth.caller(api_key(context, first.options.key))
 
+        late: list[media_pb2.UploadOptions] = []
+
         async def chunks() -> AsyncIterator[bytes]:
             async for message in request_iterator:
-                if message.WhichOneof("part") != "chunk":
+                part = message.WhichOneof("part")
+                if part == "chunk" and not late:
+                    yield message.chunk
+                elif part == "late_options" and not late:
+                    late.append(message.late_options)
+                else:
                     raise errors.InvalidArgument(
-                        "Only chunks may follow the options", field="chunk"
+                        "An upload stream is options, chunks, then at most one late_options",
+                        field=part or "part",
                     )
-                yield message.chunk
+
+        def late_options() -> UploadOptions | None:
+            # Domain options hold no key: the one that authenticated the stream stays.
+            return upload_options(late[0]) if late else None
 
         result = await self._ingest.upload(
-            caller, FileSource(chunks()), upload_options(first.options)
+            caller, FileSource(chunks(), late_options), upload_options(first.options)
         )
         return media_pb2.UploadStreamResponse(media=media_message(result.image))
 
@@ -81,6 +92,17 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         return media_pb2.ListMediaResponse(
             media=[media_message(image) for image in page.images],
             next_page_token=page.next_page_token,
+        )
+
+    @grpc_errors
+    async def WhoAmI(
+        self, request: media_pb2.WhoAmIRequest, context: Context
+    ) -> media_pb2.WhoAmIResponse:
+        caller = await self._auth.caller(api_key(context, request.key))
+        return media_pb2.WhoAmIResponse(
+            kind=caller.kind.value,
+            username=caller.username,
+            can_upload=await self._ingest.can_upload(caller),
         )
 
     @grpc_errors

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+import dataclasses
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 
 
@@ -21,12 +22,28 @@ class UploadOptions:
     content_type: str = ""
     http_method: str = ""
 
+    def merged_with(self, late: UploadOptions | None) -> UploadOptions:
+        """These options with every non-empty field of ``late`` taking over."""
+        if late is None:
+            return self
+        changes = {
+            field.name: getattr(late, field.name)
+            for field in dataclasses.fields(late)
+            if getattr(late, field.name)
+        }
+        return dataclasses.replace(self, **changes)
+
 
 @dataclass(frozen=True)
 class FileSource:
-    """File bytes arriving in chunks (one chunk for a unary upload)."""
+    """File bytes arriving in chunks (one chunk for a unary upload).
+
+    ``late_options`` is read once the chunks are exhausted: options that arrived
+    after the file, as multipart forms allow.
+    """
 
     chunks: AsyncIterable[bytes]
+    late_options: Callable[[], UploadOptions | None] = lambda: None
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,7 @@ class IngestService:
         self, caller: Caller, source: UploadSource | None, options: UploadOptions
     ) -> UploadResult:
         settings = await self._settings.current()
-        if caller.is_guest and not settings.guest_uploads:
+        if not self.may_upload(caller, settings):
             raise errors.RequestDenied()
         if source is None:
             raise errors.EmptyUploadSource()
@@ -228,10 +228,21 @@ class IngestService:
         max_bytes = settings.max_bytes(caller.is_guest)
         async with _IngestSession(self._blobs) as session:
             spool = await self._spool(source, options, session.workdir, max_bytes, settings, caller)
+            if isinstance(source, FileSource):
+                options = options.merged_with(source.late_options())
+                spool.filename = spool.filename or options.filename
             record, token = await self._ingest(spool, caller, options, settings, session)
             session.commit()
         image = self._presenter.image_object(record, now=self._clock.now(), delete_token=token)
         return UploadResult(record, token, image)
+
+    @staticmethod
+    def may_upload(caller: Caller, settings: UploadSettings) -> bool:
+        """Chevereto's upload_allowed: only the guest key depends on a switch (§11)."""
+        return not (caller.is_guest and not settings.guest_uploads)
+
+    async def can_upload(self, caller: Caller) -> bool:
+        return self.may_upload(caller, await self._settings.current())
 
     # --- getting the bytes onto local disk ------------------------------------------------
 

@@ -116,3 +116,24 @@ def test_stream_must_start_with_options(server: RunningServer) -> None:
     with pytest.raises(grpc.RpcError) as failure:
         server.media_stub().UploadStream(requests(), metadata=[("x-api-key", server.admin_key)])
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_late_options_fill_in_fields_sent_after_the_file(server: RunningServer) -> None:
+    photo = media.jpeg(640, 480, seed=6)
+
+    def requests() -> Iterator[media_pb2.UploadStreamRequest]:
+        yield media_pb2.UploadStreamRequest(options=media_pb2.UploadOptions(title="early"))
+        yield media_pb2.UploadStreamRequest(chunk=photo)
+        yield media_pb2.UploadStreamRequest(
+            late_options=media_pb2.UploadOptions(
+                title="late title", filename="after.jpg", description="came last", key="x"
+            )
+        )
+
+    m = server.media_stub().UploadStream(requests(), metadata=server.admin_metadata()).media
+    assert (m.title, m.description, m.original_filename) == ("late title", "came last", "after.jpg")
+
+
+def test_whoami_tells_the_key_kind(server: RunningServer) -> None:
+    me = server.media_stub().WhoAmI(media_pb2.WhoAmIRequest(), metadata=server.admin_metadata())
+    assert (me.kind, me.username, me.can_upload) == ("admin", "root", True)
