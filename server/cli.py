@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -123,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="darkroom", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("server", help="run the gRPC server alone")
+    commands.add_parser(
+        "serve",
+        help="run the whole service: gRPC server, Chevereto shim and Envoy on one port",
+        add_help=False,
+    )
 
     users = commands.add_parser("users", help="manage users").add_subparsers(required=True)
     create = users.add_parser("create", help="create a user and print its API key")
@@ -165,6 +171,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from server.domain.errors import DarkroomError
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        # The supervisor belongs to the gateway, which the server never imports: hand
+        # the process over instead, so the two stay apart (see the import contracts).
+        os.execv(sys.executable, [sys.executable, "-m", "gateway.supervisor", *argv[1:]])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:

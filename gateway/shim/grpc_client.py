@@ -1,0 +1,126 @@
+"""The shim's only way to Darkroom: gRPC calls, with errors read from their details."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+from darkroom.v1 import media_pb2, media_pb2_grpc
+
+MAX_MESSAGE = 64 * 1024 * 1024
+
+
+@dataclass
+class CallFailed(Exception):
+    """A failed call, as Chevereto would word it."""
+
+    code: int
+    message: str
+    reason: str
+    grpc_code: grpc.StatusCode
+
+    @property
+    def http_status(self) -> int:
+        # Chevereto answers 400 for every API error; only a server that cannot be
+        # reached is reported as unavailable.
+        return 503 if self.grpc_code == grpc.StatusCode.UNAVAILABLE and not self.reason else 400
+
+
+def _failure(error: grpc.aio.AioRpcError) -> CallFailed:
+    for item in error.trailing_metadata() or ():
+        key, value = cast(tuple[str, str | bytes], item)
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                info = error_details_pb2.ErrorInfo()
+                if detail.Unpack(info):
+                    return CallFailed(
+                        int(info.metadata.get("chevereto_code", "0")),
+                        info.metadata.get("chevereto_message", status.message),
+                        info.reason,
+                        error.code(),
+                    )
+    if error.code() == grpc.StatusCode.UNAVAILABLE:
+        return CallFailed(503, "Service unavailable", "", error.code())
+    return CallFailed(500, "Internal error", "", error.code())
+
+
+class DarkroomClient:
+    def __init__(self, target: str, timeout_s: float) -> None:
+        self._target = target
+        self._timeout_s = timeout_s
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: media_pb2_grpc.MediaServiceStub | None = None
+
+    @property
+    def _media(self) -> media_pb2_grpc.MediaServiceStub:
+        # Made on first use: an aio channel belongs to the event loop it is created in,
+        # which only exists once the ASGI server runs.
+        if self._stub is None:
+            self._channel = grpc.aio.insecure_channel(
+                self._target,
+                options=[
+                    ("grpc.max_send_message_length", MAX_MESSAGE),
+                    ("grpc.max_receive_message_length", MAX_MESSAGE),
+                ],
+            )
+            self._stub = media_pb2_grpc.MediaServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        return self._stub
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close(grace=None)
+        self._channel = self._stub = None
+
+    def _metadata(self, key: str | None) -> list[tuple[str, str]]:
+        return [] if key is None else [("x-api-key", key)]
+
+    async def _call(self, method: Any, request: Any, key: str | None) -> Any:
+        try:
+            return await method(request, metadata=self._metadata(key), timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as error:
+            raise _failure(error) from error
+
+    async def upload(self, request: media_pb2.UploadRequest, key: str) -> media_pb2.Media:
+        reply = await self._call(self._media.Upload, request, key)
+        return reply.media  # type: ignore[no-any-return]
+
+    async def upload_stream(
+        self,
+        options: media_pb2.UploadOptions,
+        chunks: AsyncIterator[bytes],
+        late_options: Callable[[], media_pb2.UploadOptions | None],
+        key: str,
+    ) -> media_pb2.Media:
+        async def requests() -> AsyncIterator[media_pb2.UploadStreamRequest]:
+            yield media_pb2.UploadStreamRequest(options=options)
+            async for chunk in chunks:
+                yield media_pb2.UploadStreamRequest(chunk=chunk)
+            late = late_options()
+            if late is not None:
+                yield media_pb2.UploadStreamRequest(late_options=late)
+
+        try:
+            reply = await self._media.UploadStream(
+                requests(), metadata=self._metadata(key), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _failure(error) from error
+        return reply.media  # type: ignore[no-any-return]
+
+    async def get_media(self, id_encoded: str) -> media_pb2.Media:
+        reply = await self._call(
+            self._media.GetMedia, media_pb2.GetMediaRequest(id=id_encoded), None
+        )
+        return reply.media  # type: ignore[no-any-return]
+
+    async def delete_media(self, id_encoded: str, token: str) -> None:
+        request = media_pb2.DeleteMediaRequest(id=id_encoded, delete_token=token)
+        await self._call(self._media.DeleteMedia, request, None)
+
+    async def whoami(self, key: str) -> media_pb2.WhoAmIResponse:
+        return await self._call(self._media.WhoAmI, media_pb2.WhoAmIRequest(), key)  # type: ignore[no-any-return]

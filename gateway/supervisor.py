@@ -1,0 +1,208 @@
+"""``darkroom serve``: the gRPC server, the shim and Envoy as one service.
+
+Starts the three as child processes on internal ports, waits until each is ready,
+prints where to go, and stops all three cleanly on Ctrl-C / SIGTERM (or when one of
+them dies, so a half-running service never lingers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gateway.envoy.render import EnvoyPorts, build_descriptor, render
+
+READY_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 15.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return int(reply.status) == 200
+    except OSError:
+        return False
+
+
+def _grpc_serving(target: str) -> bool:
+    with grpc.insecure_channel(target) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=2
+            )
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+@dataclass
+class Stack:
+    run_dir: Path
+    children: list[Child] = field(default_factory=list)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        child = Child(name, subprocess.Popen(argv, env=env))
+        self.children.append(child)
+        return child
+
+    def wait_until(self, what: str, ready: object) -> None:
+        assert callable(ready)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not ready():
+            dead = [c.name for c in self.children if not c.alive()]
+            if dead:
+                raise RuntimeError(f"{', '.join(dead)} exited while waiting for {what}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} was not ready within {READY_TIMEOUT_S:.0f} s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        # Front door first, so nothing new arrives while the back ends finish.
+        for child in reversed(self.children):
+            if child.alive():
+                child.process.terminate()
+        for child in reversed(self.children):
+            try:
+                child.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+
+
+def _envoy_listen_port(admin: str) -> int:
+    with urllib.request.urlopen(f"http://{admin}/listeners?format=json", timeout=2) as reply:
+        statuses = json.load(reply)["listener_statuses"]
+    return int(statuses[0]["local_address"]["socket_address"]["port_value"])
+
+
+def serve(host: str, port: int, ready_file: Path | None) -> int:
+    data_dir = Path(os.environ.get("DARKROOM_DATA_DIR", "var")).resolve()
+    media_root = Path(os.environ.get("DARKROOM_MEDIA_ROOT", data_dir / "media")).resolve()
+    run_dir = data_dir / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    media_root.joinpath("images").mkdir(parents=True, exist_ok=True)
+
+    listen_port = port or free_port(host)
+    ports = EnvoyPorts(host, listen_port, 0, free_port(), free_port())
+    public_url = os.environ.get("DARKROOM_PUBLIC_BASE_URL", f"http://{host}:{listen_port}/")
+    env = {
+        **os.environ,
+        "DARKROOM_DATA_DIR": str(data_dir),
+        "DARKROOM_MEDIA_ROOT": str(media_root),
+        "DARKROOM_PUBLIC_BASE_URL": public_url,
+        "DARKROOM_GRPC_HOST": "127.0.0.1",
+        "DARKROOM_GRPC_PORT": str(ports.grpc_port),
+        "DARKROOM_SHIM_GRPC_TARGET": f"127.0.0.1:{ports.grpc_port}",
+        "DARKROOM_SHIM_PORT": str(ports.shim_port),
+        "DARKROOM_SHIM_IMAGE_ROUTE": os.environ.get("DARKROOM_IMAGE_ROUTE", "image"),
+        "DARKROOM_SHIM_VIDEO_ROUTE": os.environ.get("DARKROOM_VIDEO_ROUTE", "clip"),
+    }
+    env.pop("DARKROOM_PORT_FILE", None)
+    descriptor = build_descriptor(run_dir / "darkroom.binpb")
+    config = run_dir / "envoy.yaml"
+    config.write_text(render(ports, descriptor=descriptor, media_root=media_root))
+    admin_path = run_dir / "envoy-admin.address"
+    admin_path.unlink(missing_ok=True)
+
+    stack = Stack(run_dir)
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start("grpc server", [sys.executable, "-m", "server", "server"], env)
+        stack.start("shim", [sys.executable, "-m", "gateway.shim"], env)
+        envoy = [
+            "envoy", "-c", str(config), "--disable-hot-restart", "--log-level", "warn",
+            # Quiet the start-up notes about work-in-progress APIs (file_server).
+            "--component-log-level", "misc:error,main:error",
+            "--admin-address-path", str(admin_path),
+        ]  # fmt: skip
+        stack.start("envoy", envoy, env)
+        stack.wait_until("the gRPC server", lambda: _grpc_serving(f"127.0.0.1:{ports.grpc_port}"))
+        stack.wait_until(
+            "the shim", lambda: _http_ok(f"http://127.0.0.1:{ports.shim_port}/healthz")
+        )
+        stack.wait_until(
+            "envoy",
+            lambda: (
+                admin_path.exists()
+                and admin_path.read_text().strip() != ""
+                and _http_ok(f"http://{admin_path.read_text().strip()}/ready")
+            ),
+        )
+        admin = admin_path.read_text().strip()
+        listen_port = _envoy_listen_port(admin)
+        url = f"http://{host}:{listen_port}/"
+        print(f"Darkroom is up: {url}", flush=True)
+        print(f"  upload (Chevereto API): {url}api/1/upload", flush=True)
+        print(f"  gRPC and /v1 JSON:      {host}:{listen_port}", flush=True)
+        print(f"  media files:            {media_root}", flush=True)
+        if ready_file is not None:
+            ready_file.write_text(json.dumps({
+                "url": url, "listen_port": listen_port, "envoy_admin": admin,
+                "grpc_port": ports.grpc_port, "shim_port": ports.shim_port,
+                "media_root": str(media_root), "public_base_url": public_url,
+            }))  # fmt: skip
+        while not stopping:
+            dead = [c.name for c in stack.children if not c.alive()]
+            if dead:
+                print(f"darkroom: {', '.join(dead)} stopped; shutting down", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        return 0
+    except (RuntimeError, TimeoutError) as failure:
+        print(f"darkroom: {failure}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="darkroom serve", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("DARKROOM_LISTEN_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("DARKROOM_LISTEN_PORT", "8080")),
+        help="the one public port (0 picks a free one)",
+    )
+    parser.add_argument("--ready-file", type=Path, help="write the bound ports here as JSON")
+    args = parser.parse_args(argv)
+    return serve(args.host, args.port, args.ready_file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
