@@ -175,6 +175,7 @@ def serve(host: str, port: int, ready_file: Path | None) -> int:
                 "url": url, "listen_port": listen_port, "envoy_admin": admin,
                 "grpc_port": ports.grpc_port, "shim_port": ports.shim_port,
                 "media_root": str(media_root), "public_base_url": public_url,
+                "pids": {child.name: child.process.pid for child in stack.children},
             }))  # fmt: skip
         while not stopping:
             dead = [c.name for c in stack.children if not c.alive()]

@@ -1,0 +1,112 @@
+"""The whole service as a user runs it: ``darkroom serve`` on a free port."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import httpx
+import psutil
+
+from darkroom.v1 import admin_pb2_grpc, media_pb2_grpc
+
+READY_TIMEOUT_S = 90.0
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    env: dict[str, str]
+    ready: dict[str, object]
+    admin_key: str = ""
+
+    @property
+    def url(self) -> str:
+        return str(self.ready["url"])
+
+    @property
+    def port(self) -> int:
+        return int(str(self.ready["listen_port"]))
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def media_root(self) -> Path:
+        return Path(str(self.ready["media_root"]))
+
+    def pid(self, name: str) -> int:
+        pids = self.ready["pids"]
+        assert isinstance(pids, dict)
+        return int(pids[name])
+
+    def rss(self, name: str) -> int:
+        return int(psutil.Process(self.pid(name)).memory_info().rss)
+
+    def http(self, **options: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=120, **options)  # type: ignore[arg-type]
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(
+            self.target, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
+        )
+
+    def media_stub(self) -> media_pb2_grpc.MediaServiceStub:
+        return media_pb2_grpc.MediaServiceStub(self.channel())
+
+    def admin_stub(self) -> admin_pb2_grpc.AdminServiceStub:
+        return admin_pb2_grpc.AdminServiceStub(self.channel())
+
+    def admin_metadata(self) -> list[tuple[str, str]]:
+        return [("x-api-key", self.admin_key)]
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "server", *args],
+            env=self.env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"darkroom {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                return self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait()
+
+
+def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ready_file = data_dir / "ready.json"
+    env = {
+        **os.environ,
+        "DARKROOM_DATA_DIR": str(data_dir),
+        "DARKROOM_REAPER_INTERVAL_S": "0.5",
+        **(extra_env or {}),
+    }
+    log = open(data_dir / "serve.log", "wb")  # noqa: SIM115 - the child owns it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", "0", "--ready-file", str(ready_file)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not (ready_file.exists() and ready_file.read_text().strip()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError((data_dir / "serve.log").read_text())
+        time.sleep(0.05)
+    stack = Stack(process, data_dir, env, json.loads(ready_file.read_text()))
+    stack.admin_key = stack.cli("users", "create", "root", "--admin").strip().splitlines()[-1]
+    return stack
