@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import grpc
@@ -11,40 +10,12 @@ import pytest
 from darkroom.v1 import admin_pb2, media_pb2
 from tests.conftest import admin_md
 from tests.support import media
+from tests.support.rss import RssPeak
 from tests.support.server import RunningServer, chevereto_error
 
 MB = 1000 * 1000
 MiB = 1024 * 1024
 RSS_BUDGET = 64 * MiB
-
-
-class RssWatch:
-    """Samples a process's RSS in the background; reports the peak above the start."""
-
-    def __init__(self, server: RunningServer) -> None:
-        self._server = server
-        self.baseline = server.rss_bytes()
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._server.rss_bytes())
-            self._stop.wait(0.01)
-
-    def __enter__(self) -> RssWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._server.rss_bytes())
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
 
 
 def _stream(
@@ -72,7 +43,7 @@ def test_stream_over_the_limit_is_refused_as_soon_as_it_is_crossed(
     sent = [0]
     total = 400 * MB
     options = media_pb2.UploadOptions(filename="huge.jpg")
-    with RssWatch(server) as rss, pytest.raises(grpc.RpcError) as failure:
+    with RssPeak({"server": server.process.pid}) as rss, pytest.raises(grpc.RpcError) as failure:
         server.media_stub().UploadStream(
             _stream(options, media.jpeg(64, 64), total, 256 * 1024, sent),
             metadata=[("x-api-key", server.admin_key)],
@@ -82,9 +53,11 @@ def test_stream_over_the_limit_is_refused_as_soon_as_it_is_crossed(
     assert chevereto_error(failure.value) == (400, "File too big - max 20 MB")
     # Refused while the client was still sending: far less than the 400 MB was read
     # (what is in flight is bounded by HTTP/2 flow-control windows).
-    print(f"sent {sent[0] / MiB:.1f} MiB, server RSS growth {rss.growth / MiB:.1f} MiB")
+    print(f"sent {sent[0] / MiB:.1f} MiB, server RSS growth {rss.growth('server') / MiB:.1f} MiB")
     assert sent[0] < 20 * MB + 40 * MiB, f"client had sent {sent[0]} bytes"
-    assert rss.growth < RSS_BUDGET, f"server RSS grew by {rss.growth / MiB:.1f} MiB"
+    assert rss.growth("server") < RSS_BUDGET, (
+        f"server RSS grew by {rss.growth('server') / MiB:.1f} MiB"
+    )
     assert server.scratch_files() == [] and server.stored_files() == []
 
 
@@ -99,14 +72,16 @@ def test_large_photo_streams_through_with_flat_memory(server: RunningServer) -> 
         for chunk in chunks:
             yield media_pb2.UploadStreamRequest(chunk=chunk)
 
-    with RssWatch(server) as rss:
+    with RssPeak({"server": server.process.pid}) as rss:
         reply = server.media_stub().UploadStream(
             requests(), metadata=[("x-api-key", server.admin_key)], timeout=120
         )
     m = reply.media
-    print(f"server RSS growth {rss.growth / MiB:.1f} MiB")
+    print(f"server RSS growth {rss.growth('server') / MiB:.1f} MiB")
     assert (m.width, m.height, m.size, m.chain) == (6000, 4000, len(photo), 7)
-    assert rss.growth < RSS_BUDGET, f"server RSS grew by {rss.growth / MiB:.1f} MiB"
+    assert rss.growth("server") < RSS_BUDGET, (
+        f"server RSS grew by {rss.growth('server') / MiB:.1f} MiB"
+    )
 
 
 def test_stream_must_start_with_options(server: RunningServer) -> None:
