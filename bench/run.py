@@ -1,0 +1,60 @@
+"""Run Darkroom's benchmarks against a freshly started stack and print the ratio table.
+
+    .venv/bin/python -m bench.run [--only P2,P3] [--repeat 60] [--seconds 5]
+
+Every figure is a ratio to a baseline measured in the same run (these machines are
+shared and noisy); the table also goes to bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.report import Result, print_table, write_json
+from bench.stack_benchmarks import p2_server_cpu, p3_rest_latency, p4_thumbnail_gets
+from tests.support.stack import Stack, start_stack
+
+
+def _ensure_tools() -> None:
+    missing = [tool for tool in ("wrk", "nginx") if shutil.which(tool) is None]
+    if missing and Path("/usr/bin/apt-get").exists():
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk", "nginx-light"], check=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="comma separated ids, e.g. P2,P3")
+    parser.add_argument("--repeat", type=int, default=60, help="samples for latency/CPU")
+    parser.add_argument("--seconds", type=int, default=5, help="length of each load run")
+    args = parser.parse_args()
+    _ensure_tools()
+    wanted = {item.strip().upper() for item in args.only.split(",") if item.strip()}
+    benchmarks: dict[str, Callable[[Stack], Result]] = {
+        "P2": lambda stack: p2_server_cpu(stack, max(10, args.repeat // 4)),
+        "P3": lambda stack: p3_rest_latency(stack, args.repeat),
+        "P4": lambda stack: p4_thumbnail_gets(stack, args.seconds),
+    }
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
+        stack = start_stack(Path(tmp) / "stack")
+        try:
+            for bench_id, run in benchmarks.items():
+                if wanted and bench_id not in wanted:
+                    continue
+                print(f"running {bench_id} ...", file=sys.stderr, flush=True)
+                results.append(run(stack))
+        finally:
+            stack.stop()
+    print_table(results)
+    print(f"written to {write_json(results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Benchmarks against a running stack ('darkroom serve'), each with its same-run baseline."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import httpx
+import psutil
+
+from bench.cpu_per_image import floor
+from bench.report import Result
+from darkroom.v1 import media_pb2, media_pb2_grpc
+from tests.support.media import jpeg
+from tests.support.stack import Stack
+
+
+def _median_ms(action: Callable[[], object], repeat: int, warmup: int = 5) -> float:
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def _direct_stub(stack: Stack) -> media_pb2_grpc.MediaServiceStub:
+    port = int(str(stack.ready["grpc_port"]))
+    channel = grpc.insecure_channel(
+        f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
+    )
+    return media_pb2_grpc.MediaServiceStub(channel)
+
+
+def p2_server_cpu(stack: Stack, repeat: int) -> Result:
+    """Server CPU per 12 MP JPEG upload against Pillow doing only the unavoidable work."""
+    photo = jpeg(4000, 3000, seed=12)
+    stub = _direct_stub(stack)
+    server = psutil.Process(stack.pid("grpc server"))
+    request = media_pb2.UploadRequest(
+        file=photo, options=media_pb2.UploadOptions(filename="p2.jpg")
+    )
+    metadata = stack.admin_metadata()
+    for _ in range(3):
+        stub.Upload(request, metadata=metadata)
+    before = server.cpu_times()
+    for _ in range(repeat):
+        stub.Upload(request, metadata=metadata)
+    after = server.cpu_times()
+    ours = (after.user + after.system - before.user - before.system) / repeat * 1000
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "p2.jpg"
+        source.write_bytes(photo)
+        for _ in range(3):
+            floor(source, Path(tmp))
+        start = time.process_time()
+        for _ in range(repeat):
+            floor(source, Path(tmp))
+        base = (time.process_time() - start) / repeat * 1000
+    return Result(
+        "P2",
+        "server CPU per 12 MP JPEG upload (thumb + medium)",
+        ours,
+        base,
+        "ms",
+        "<= 1.15",
+        f"12 MP photo-like JPEG ({len(photo) // 1000} KB), direct gRPC Upload",
+        f"server process CPU (user+sys) over {repeat} uploads after 3 warm-up; baseline: "
+        "Pillow draft decode + thumb + medium + JPEG encode, same file, this process",
+    )
+
+
+def p3_rest_latency(stack: Stack, repeat: int) -> Result:
+    """Median latency of a 100 KB upload through Envoy + shim against direct gRPC."""
+    photo = jpeg(680, 510, seed=3)  # about 100 KB of photo-like data
+    stub = _direct_stub(stack)
+    request = media_pb2.UploadRequest(
+        file=photo, options=media_pb2.UploadOptions(filename="p3.jpg")
+    )
+    metadata = stack.admin_metadata()
+    with httpx.Client(base_url=stack.url, timeout=60) as http:
+
+        def rest() -> None:
+            reply = http.post(
+                "/api/1/upload",
+                headers={"X-API-Key": stack.admin_key},
+                files={"source": ("p3.jpg", photo, "image/jpeg")},
+            )
+            reply.raise_for_status()
+
+        def direct() -> None:
+            stub.Upload(request, metadata=metadata)
+
+        # Interleave the two so drifting machine load hits both alike.
+        rest_ms, grpc_ms = [], []
+        for _ in range(5):
+            rest()
+            direct()
+        for _ in range(repeat):
+            rest_ms.append(_median_ms(rest, 1, warmup=0))
+            grpc_ms.append(_median_ms(direct, 1, warmup=0))
+    return Result(
+        "P3",
+        "median latency, 100 KB upload via REST (Envoy + shim)",
+        statistics.median(rest_ms),
+        statistics.median(grpc_ms),
+        "ms",
+        "<= 1.3",
+        f"{len(photo) // 1000} KB photo-like JPEG, multipart, format=json",
+        f"{repeat} uploads each, interleaved with direct gRPC Upload to the server, 5 warm-up",
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wrk_rps(url: str, seconds: int, connections: int) -> float:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None or "Non-2xx" in out:
+        raise RuntimeError(f"wrk run failed:\n{out}")
+    return float(match.group(1))
+
+
+def p4_thumbnail_gets(stack: Stack, seconds: int) -> Result:
+    """Thumbnail GET requests/s from Envoy's file server against nginx on the same file."""
+    if shutil.which("wrk") is None or shutil.which("nginx") is None:
+        raise RuntimeError("wrk and nginx are needed (bench/run installs them as root)")
+    reply = _direct_stub(stack).Upload(
+        media_pb2.UploadRequest(
+            file=jpeg(1600, 1200, seed=4), options=media_pb2.UploadOptions(filename="p4.jpg")
+        ),
+        metadata=stack.admin_metadata(),
+    )
+    thumb_url = reply.media.thumb.url
+    thumb_path = thumb_url.split("/images/", 1)[1]
+    envoy_url = f"{stack.url}images/{thumb_path}"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _free_port()
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(
+            # Workers read the stack's private temp directory as the user running this.
+            ("user root;\n" if os.geteuid() == 0 else "")
+            + f"""
+worker_processes 2;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  types {{ image/jpeg jpg jpeg; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location /images/ {{ root {stack.media_root}; add_header X-Content-Type-Options nosniff; }}
+  }}
+}}
+"""
+        )
+        nginx = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"])
+        try:
+            deadline = time.monotonic() + 10
+            nginx_url = f"http://127.0.0.1:{port}/images/{thumb_path}"
+            while True:
+                try:
+                    if httpx.get(nginx_url).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start")
+                time.sleep(0.05)
+            _wrk_rps(envoy_url, 1, 32)  # warm-up
+            _wrk_rps(nginx_url, 1, 32)
+            envoy_rps = statistics.median(_wrk_rps(envoy_url, seconds, 32) for _ in range(3))
+            nginx_rps = statistics.median(_wrk_rps(nginx_url, seconds, 32) for _ in range(3))
+        finally:
+            nginx.terminate()
+            nginx.wait()
+    size = (stack.media_root / "images" / thumb_path).stat().st_size
+    return Result(
+        "P4",
+        "thumbnail GET requests/s through Envoy's file server",
+        envoy_rps,
+        nginx_rps,
+        "r/s",
+        ">= 0.40",
+        f"one {size // 1000} KB 320x320 thumbnail, same file for both",
+        f"wrk -t2 -c32, median of 3 x {seconds} s each after a 1 s warm-up; baseline nginx "
+        "(sendfile) on the same directory",
+    )
