@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2, media_pb2_grpc
 from server.adapters.blob.local import LocalBlobStore
 from server.adapters.codecs.pillow_image import DerivativeSizes, PillowImageCodec
+from server.adapters.codecs.pyav_video import PyAvVideoCodec
 from server.adapters.db.engine import make_engine, migrate
 from server.adapters.db.repos import SqlAccountRepo, SqlMediaRepo, SqlVariableStore
 from server.adapters.fetch.source_fetcher import SafeSourceFetcher
@@ -33,8 +34,9 @@ from server.domain.ids import IdCodec
 from server.ports import Clock
 from server.services.admin import AdminService
 from server.services.auth import Authenticator
-from server.services.ingest import ImageLimits, IngestService
+from server.services.ingest import IngestService
 from server.services.media import MediaService
+from server.services.preflight import MediaLimits
 from server.services.present import MediaPresenter, PublicUrls
 from server.services.reaper import ExpiryReaper
 from server.services.secrets import Secrets, load_or_create_secret
@@ -80,10 +82,6 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
     secrets = Secrets(await asyncio.to_thread(load_or_create_secret, config.secret_path), ids)
     blobs = LocalBlobStore(config.media_dir)
     pool = WorkerPool(config.workers, config.processing_timeout_s)
-    codec = PillowImageCodec(
-        pool,
-        DerivativeSizes(config.thumb_width, config.thumb_height, config.medium_size),
-    )
     urls = PublicUrls(
         base_url=config.public_base_url,
         image_route=config.image_route,
@@ -101,12 +99,16 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
         allow_private=config.url_fetch_allow_private,
         public_base_url=config.public_base_url,
     )
-    limits = ImageLimits(
+    limits = MediaLimits(
         max_pixels=config.max_image_pixels,
         max_side=config.max_image_side,
         max_frames=config.max_frames,
         max_animation_pixels=config.max_animation_pixels,
+        max_video_duration_s=config.max_video_duration_s,
+        max_video_side=config.max_video_side,
+        max_video_frames=config.max_video_frames,
     )
+    sizes = DerivativeSizes(config.thumb_width, config.thumb_height, config.medium_size)
     media = MediaService(
         media=media_repo,
         accounts=accounts,
@@ -123,7 +125,8 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
             media=media_repo,
             accounts=accounts,
             blobs=blobs,
-            codec=codec,
+            codec=PillowImageCodec(pool, sizes),
+            video=PyAvVideoCodec(pool, sizes, config.video_deadline_s),
             fetcher=fetcher,
             settings=settings,
             secrets=secrets,

@@ -76,6 +76,16 @@ class ServerConfig(BaseSettings):
     max_animation_pixels: int = Field(
         500_000_000, description="Largest width*height*frames of an animated image."
     )
+    max_video_duration_s: float = Field(
+        900.0, description="Longest video accepted, in seconds (checked on the header)."
+    )
+    max_video_side: int = Field(8192, description="Largest video width or height accepted.")
+    max_video_frames: int = Field(
+        200_000, description="Most frames a video may have (checked on the header)."
+    )
+    video_deadline_s: float = Field(
+        120.0, description="Deadline for probing, grabbing the frame and remuxing one video."
+    )
     processing_workers: int = Field(
         0, description="Threads that decode and encode; 0 means one per CPU core."
     )

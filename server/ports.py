@@ -130,8 +130,8 @@ class ImageFacts:
 
 
 @dataclass(frozen=True)
-class ProcessedImage:
-    """Files made from one upload, all in the work directory, ready to be stored."""
+class ProcessedMedia:
+    """Files made from one upload (image or video), all in the work directory, ready to store."""
 
     path: Path
     extension: str
@@ -153,13 +153,17 @@ class ProcessedImage:
     title: str | None  # embedded title (IPTC ObjectName, XMP dc:title)
     description: str | None  # EXIF ImageDescription
     taken_at: datetime | None  # EXIF DateTimeOriginal, else DateTime; naive, read as UTC
+    is_video: bool = False
+    frame: Path | None = None  # video only: the still taken at a quarter of the duration
+    frame_size: int = 0
+    duration: int = 0  # whole seconds, video only
 
 
 class ImageCodec(Protocol):
     async def probe(self, path: Path, kind: str) -> ImageFacts: ...
     async def process(
         self, path: Path, kind: str, *, target_width: int | None, workdir: Path
-    ) -> ProcessedImage: ...
+    ) -> ProcessedMedia: ...
 
 
 @dataclass(frozen=True)
@@ -178,3 +182,21 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """Aware UTC now."""
         ...
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What a video's container says, read without decoding a frame."""
+
+    container: str
+    codec: str
+    width: int  # coded size; rotation is only known once a frame is decoded
+    height: int
+    duration_s: float
+    frames: int  # from the header, or estimated from duration and rate
+    has_video: bool
+
+
+class VideoCodec(Protocol):
+    async def probe(self, path: Path, kind: str) -> VideoFacts: ...
+    async def process(self, path: Path, kind: str, *, workdir: Path) -> ProcessedMedia: ...

@@ -206,6 +206,21 @@ class InvalidVideo(DarkroomError):
     default_message = "Invalid video file provided"
 
 
+class VideoCodecNotAllowed(DarkroomError):
+    reason = "VIDEO_CODEC_NOT_ALLOWED"
+    code = 613
+    default_message = "Unavailable video codec"
+
+
+class VideoTooLarge(DarkroomError):
+    """Duration, resolution or frame count over the limits: refused before decoding."""
+
+    reason = "VIDEO_TOO_LARGE"
+    category = Category.TOO_LARGE
+    code = 400
+    default_message = "Video exceeds the allowed limits"
+
+
 class ProcessingTimeout(DarkroomError):
     reason = "PROCESSING_TIMEOUT"
     category = Category.TIMEOUT

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from server.domain import errors
 from server.domain.ids import IdCodec, row_id
 from server.domain.media import (
+    CHAIN_FRAME,
     CHAIN_IMAGE,
     CHAIN_MEDIUM,
     CHAIN_THUMB,
@@ -53,12 +54,13 @@ from server.ports import (
     BlobStore,
     Clock,
     ImageCodec,
-    ImageFacts,
     MediaRepo,
-    ProcessedImage,
+    ProcessedMedia,
     SourceFetcher,
+    VideoCodec,
 )
 from server.services.expiry_policy import expiration_for
+from server.services.preflight import MediaLimits
 from server.services.present import MediaPresenter
 from server.services.secrets import Secrets
 from server.services.settings import SettingsService, UploadSettings
@@ -70,37 +72,6 @@ _IS_URL_SCHEMES = {
 }  # fmt: skip
 _WHITESPACE = re.compile(r"\s+")
 _NAME_ATTEMPTS = 8
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    max_pixels: int
-    max_side: int
-    max_frames: int
-    max_animation_pixels: int
-
-    def check(self, facts: ImageFacts) -> None:
-        pixels = facts.width * facts.height
-        if facts.width > self.max_side or facts.height > self.max_side:
-            raise errors.ImageTooLarge(
-                f"Image is {facts.width}x{facts.height}; the largest side allowed is "
-                f"{self.max_side} pixels",
-                max_side=self.max_side,
-            )
-        if pixels > self.max_pixels:
-            raise errors.ImageTooLarge(
-                f"Image has {pixels} pixels; at most {self.max_pixels} are allowed",
-                max_pixels=self.max_pixels,
-            )
-        if facts.frames > self.max_frames:
-            raise errors.ImageTooLarge(
-                f"Image has {facts.frames} frames; at most {self.max_frames} are allowed",
-                max_frames=self.max_frames,
-            )
-        if facts.frames * pixels > self.max_animation_pixels:
-            raise errors.ImageTooLarge(
-                "Animation too large to process", max_animation_pixels=self.max_animation_pixels
-            )
 
 
 @dataclass
@@ -187,13 +158,15 @@ class IngestService:
         ids: IdCodec,
         presenter: MediaPresenter,
         clock: Clock,
-        limits: ImageLimits,
+        video: VideoCodec,
+        limits: MediaLimits,
         chunk_bytes: int = 256 * 1024,
     ) -> None:
         self._media = media
         self._accounts = accounts
         self._blobs = blobs
         self._codec = codec
+        self._video = video
         self._fetcher = fetcher
         self._settings = settings
         self._secrets = secrets
@@ -302,12 +275,18 @@ class IngestService:
             raise errors.FileTooBig(
                 f"File too big - max {size_formatted(settings.max_bytes(caller.is_guest))}"
             )
-        facts = await self._codec.probe(spool.path, sniffed.kind)
-        self._limits.check(facts)
-        target_width = options.width if options.width > 0 else None
-        processed = await self._codec.process(
-            spool.path, sniffed.kind, target_width=target_width, workdir=session.workdir
-        )
+        if sniffed.is_video:
+            video_facts = await self._video.probe(spool.path, sniffed.kind)
+            self._limits.check_video(video_facts)
+            # `width` is ignored for video, as in Chevereto.
+            processed = await self._video.process(spool.path, sniffed.kind, workdir=session.workdir)
+        else:
+            facts = await self._codec.probe(spool.path, sniffed.kind)
+            self._limits.check_image(facts)
+            target_width = options.width if options.width > 0 else None
+            processed = await self._codec.process(
+                spool.path, sniffed.kind, target_width=target_width, workdir=session.workdir
+            )
 
         now = self._clock.now()
         date_gmt = now
@@ -321,7 +300,8 @@ class IngestService:
             client_name = f"{client_name}.{extension}"
         if extension == "jpeg" and client_name.lower().endswith(".jpg"):
             extension = "jpg"
-        thumb_extension = extension  # Chevereto: derivatives share the image's extension
+        # Chevereto: image derivatives share the image's extension; video ones are JPEG.
+        thumb_extension = processed.thumb_extension if processed.is_video else extension
 
         name = await self._store(
             session, processed, folder, client_name, extension, thumb_extension
@@ -343,17 +323,20 @@ class IngestService:
             md5=processed.md5,
             source_md5=processed.source_md5,
             original_filename=client_name,
-            type=MediaType.IMAGE,
-            chain=CHAIN_IMAGE | CHAIN_THUMB | (CHAIN_MEDIUM if processed.medium else 0),
+            type=MediaType.VIDEO if processed.is_video else MediaType.IMAGE,
+            chain=CHAIN_IMAGE
+            | CHAIN_THUMB
+            | (CHAIN_MEDIUM if processed.medium else 0)
+            | (CHAIN_FRAME if processed.frame else 0),
             thumb_size=processed.thumb_size,
             thumb_extension=thumb_extension,
             medium_size=processed.medium_size,
             medium_width=processed.medium_width,
             medium_height=processed.medium_height,
-            frame_size=0,
+            frame_size=processed.frame_size,
             is_animated=processed.is_animated,
             is_360=processed.is_360,
-            duration=0,
+            duration=processed.duration,
             expiration_gmt=expiration_for(caller, options.expiration, settings, now),
             category_id=await self._category(options.category_id),
             album_id=await self._album(caller, options.album_id),
@@ -366,7 +349,7 @@ class IngestService:
     async def _store(
         self,
         session: _IngestSession,
-        processed: ProcessedImage,
+        processed: ProcessedMedia,
         folder: str,
         client_name: str,
         extension: str,
@@ -377,6 +360,8 @@ class IngestService:
         files = [(processed.path, "", extension), (processed.thumb, ".th", thumb_extension)]
         if processed.medium is not None:
             files.append((processed.medium, ".md", thumb_extension))
+        if processed.frame is not None:
+            files.append((processed.frame, ".fr", "jpeg"))
         for attempt in range(_NAME_ATTEMPTS):
             # Chevereto's `original` naming falls back to `mixed` (name + 16 hex) on a clash.
             name = base if attempt == 0 else mixed_name(base, secrets.token_hex(8))

@@ -9,8 +9,8 @@ from server.domain import errors
 from server.domain.formats import SNIFF_BYTES, Sniffed, sniff_bytes
 from server.services.settings import UploadSettings
 
-# What Darkroom can ingest today; video joins with the video pipeline.
-AVAILABLE_IMAGE_KINDS = {"jpeg", "png", "gif", "webp", "bmp", "avif", "heic"}
+# What Darkroom ingests (Chevereto's UPLOAD_AVAILABLE_IMAGE_FORMATS, plus HEIC).
+AVAILABLE_KINDS = {"jpeg", "png", "gif", "webp", "bmp", "avif", "heic", "mp4", "mov", "webm"}
 _SETTING_NAME = {"jpeg": "jpg"}
 
 
@@ -25,7 +25,7 @@ class Sniffer:
         sniffed = sniff_bytes(await asyncio.to_thread(_head, path))
         if sniffed is None:
             raise errors.SourceInfoUnreadable()
-        if sniffed.kind not in AVAILABLE_IMAGE_KINDS:
+        if sniffed.kind not in AVAILABLE_KINDS:
             raise errors.UnavailableFormat(kind=sniffed.kind)
         setting_name = _SETTING_NAME.get(sniffed.kind, sniffed.kind)
         if setting_name not in settings.enabled_formats():

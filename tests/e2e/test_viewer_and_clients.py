@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import media
+from tests.support import media, video
 from tests.support.rss import RssPeak
 from tests.support.stack import Stack
 
@@ -188,3 +188,40 @@ def test_large_multipart_upload_keeps_shim_and_server_memory_flat(stack: Stack) 
     assert image["size"] < 2 * MiB  # the trailer did not survive
     for name in ("shim", "grpc server"):
         assert rss.growth(name) < 64 * MiB, f"{name} grew by {rss.growth(name) / MiB:.1f} MiB"
+
+
+def test_video_viewer_plays_in_a_real_browser(stack: Stack, key: str) -> None:
+    browser, node = _chromium(), _node()
+    clip = video.clip(container="webm", codec="libvpx-vp9", seconds=2, size=(640, 360))
+    with stack.http() as http:
+        reply = http.post(
+            "/api/1/upload",
+            headers={"X-API-Key": key},
+            data={"title": "A short clip"},
+            files={"source": ("clip.webm", clip, "video/webm")},
+        )
+        assert reply.status_code == 200, reply.text
+        image = reply.json()["image"]
+        assert image["type"] == "video" and image["url_viewer"].startswith(f"{stack.url}clip/")
+        ranged = http.get(image["url"], headers={"Range": "bytes=0-1023"})
+        assert ranged.status_code == 206 and ranged.headers["content-type"] == "video/webm"
+        assert len(ranged.content) == 1024
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "viewer-video.png"
+    result = subprocess.run(
+        [node, str(NODE_DIR / "viewer.mjs")],
+        env={
+            **os.environ,
+            "DARKROOM_VIEWER_URL": image["url_viewer"],
+            "DARKROOM_SCREENSHOT": str(shot),
+            "CHROMIUM": browser,
+        },
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["status"] == 200
+    assert seen["video"]["poster"] == image["url_frame"]
+    assert image["url"] in seen["video"]["sources"]
+    # Metadata loaded: the browser can play what Envoy serves.
+    assert seen["video"]["readyState"] >= 1 and seen["video"]["videoWidth"] == 640

@@ -26,7 +26,7 @@ from server.adapters.codecs.metadata_strip import strip_metadata
 from server.adapters.workers import WorkerPool
 from server.domain.errors import InvalidImage, SourceInfoUnreadable, WidthUpscale
 from server.domain.text import clean_exif_text
-from server.ports import ImageFacts, ProcessedImage
+from server.ports import ImageFacts, ProcessedMedia
 
 pillow_heif.register_heif_opener()
 # Darkroom checks pixel limits itself, on the header, before decoding (see preflight);
@@ -222,7 +222,7 @@ class PillowImageCodec:
 
     async def process(
         self, path: Path, kind: str, *, target_width: int | None, workdir: Path
-    ) -> ProcessedImage:
+    ) -> ProcessedMedia:
         return await self._pool.run(self.process_sync, path, kind, target_width, workdir)
 
     # --- the work itself, run in the pool -----------------------------------------------
@@ -240,7 +240,7 @@ class PillowImageCodec:
 
     def process_sync(
         self, path: Path, kind: str, target_width: int | None, workdir: Path
-    ) -> ProcessedImage:
+    ) -> ProcessedMedia:
         try:
             with Image.open(path) as im:
                 return self._process(im, path, kind, target_width, workdir)
@@ -256,7 +256,7 @@ class PillowImageCodec:
         kind: str,
         target_width: int | None,
         workdir: Path,
-    ) -> ProcessedImage:
+    ) -> ProcessedMedia:
         sizes = self._sizes
         orientation = _orientation(im, kind)
         embedded = _embedded(im)
@@ -304,7 +304,7 @@ class PillowImageCodec:
             resized = base.resize((medium_w, medium_h), Image.Resampling.LANCZOS, reducing_gap=3)
             _save(resized, medium, stored_kind, sizes.jpeg_quality)
 
-        return ProcessedImage(
+        return ProcessedMedia(
             path=stored,
             extension=stored_kind,
             mime=_MIME[stored_kind],
