@@ -6,8 +6,10 @@ import array
 import io
 import math
 from fractions import Fraction
+from typing import cast
 
 import av
+from av.video.stream import VideoStream
 from PIL import Image, ImageDraw
 
 from tests.support.media import photo_like
@@ -40,7 +42,7 @@ def clip(
     with av.open(out, "w", format=container) as target:
         for key, value in (metadata or {}).items():
             target.metadata[key] = value
-        stream = target.add_stream(codec, rate=fps)
+        stream = cast(VideoStream, target.add_stream(codec, rate=fps))
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
