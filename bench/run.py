@@ -16,8 +16,14 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.inputs import big_video
 from bench.report import Result, print_table, write_json
-from bench.stack_benchmarks import p2_server_cpu, p3_rest_latency, p4_thumbnail_gets
+from bench.stack_benchmarks import (
+    p2_server_cpu,
+    p3_rest_latency,
+    p4_thumbnail_gets,
+    p5_big_video_memory,
+)
 from tests.support.stack import Stack, start_stack
 
 
@@ -32,13 +38,16 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma separated ids, e.g. P2,P3")
     parser.add_argument("--repeat", type=int, default=60, help="samples for latency/CPU")
     parser.add_argument("--seconds", type=int, default=5, help="length of each load run")
+    parser.add_argument("--video-bytes", type=int, default=1_000_000_000, help="size of P5's video")
     args = parser.parse_args()
     _ensure_tools()
     wanted = {item.strip().upper() for item in args.only.split(",") if item.strip()}
-    benchmarks: dict[str, Callable[[Stack], Result]] = {
-        "P2": lambda stack: p2_server_cpu(stack, max(10, args.repeat // 4)),
-        "P3": lambda stack: p3_rest_latency(stack, args.repeat),
-        "P4": lambda stack: p4_thumbnail_gets(stack, args.seconds),
+    video = Path(tempfile.gettempdir()) / "darkroom-bench-1gb.mp4"
+    benchmarks: dict[str, Callable[[Stack], list[Result]]] = {
+        "P2": lambda stack: [p2_server_cpu(stack, max(10, args.repeat // 4))],
+        "P3": lambda stack: [p3_rest_latency(stack, args.repeat)],
+        "P4": lambda stack: [p4_thumbnail_gets(stack, args.seconds)],
+        "P5": lambda stack: p5_big_video_memory(stack, big_video(video, args.video_bytes)),
     }
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
@@ -48,7 +57,7 @@ def main() -> int:
                 if wanted and bench_id not in wanted:
                     continue
                 print(f"running {bench_id} ...", file=sys.stderr, flush=True)
-                results.append(run(stack))
+                results.extend(run(stack))
         finally:
             stack.stop()
     print_table(results)

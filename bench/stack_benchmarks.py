@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -21,6 +21,7 @@ from bench.cpu_per_image import floor
 from bench.report import Result
 from darkroom.v1 import media_pb2, media_pb2_grpc
 from tests.support.media import jpeg
+from tests.support.rss import RssPeak
 from tests.support.stack import Stack
 
 
@@ -209,3 +210,74 @@ http {{
         f"wrk -t2 -c32, median of 3 x {seconds} s each after a 1 s warm-up; baseline nginx "
         "(sendfile) on the same directory",
     )
+
+
+def _raise_size_limit(stack: Stack, megabytes: int) -> None:
+    with httpx.Client(base_url=stack.url, timeout=30) as http:
+        http.patch(
+            "/v1/settings",
+            json={"upload_max_filesize_mb": megabytes},
+            headers={"X-API-Key": stack.admin_key},
+        ).raise_for_status()
+
+
+def p5_big_video_memory(stack: Stack, video: Path) -> list[Result]:
+    """RSS growth of the server and the shim while a ~1 GB video streams in."""
+    _raise_size_limit(stack, 2000)
+    size = video.stat().st_size
+    pids = {"server": stack.pid("grpc server"), "shim": stack.pid("shim")}
+    idle = {name: psutil.Process(pid).memory_info().rss for name, pid in pids.items()}
+    chunk = 1024 * 1024
+
+    def multipart() -> Iterator[bytes]:
+        yield (
+            b'--big\r\nContent-Disposition: form-data; name="source"; filename="big.mp4"\r\n'
+            b"Content-Type: video/mp4\r\n\r\n"
+        )
+        with open(video, "rb") as handle:
+            while block := handle.read(chunk):
+                yield block
+        yield b"\r\n--big--\r\n"
+
+    with RssPeak(pids) as rest, httpx.Client(base_url=stack.url, timeout=600) as http:
+        reply = http.post(
+            "/api/1/upload",
+            headers={"X-API-Key": stack.admin_key,
+                     "Content-Type": "multipart/form-data; boundary=big"},
+            content=multipart(),
+        )  # fmt: skip
+    reply.raise_for_status()
+    rest_duration = reply.json()["image"]["duration"]
+
+    def stream() -> Iterator[media_pb2.UploadStreamRequest]:
+        yield media_pb2.UploadStreamRequest(
+            options=media_pb2.UploadOptions(filename="big-grpc.mp4")
+        )
+        with open(video, "rb") as handle:
+            while block := handle.read(chunk):
+                yield media_pb2.UploadStreamRequest(chunk=block)
+
+    with RssPeak({"server": pids["server"]}) as native:
+        stack.media_stub().UploadStream(stream(), metadata=stack.admin_metadata(), timeout=600)
+    mib = 1024 * 1024
+    common = f"{size / 1e9:.2f} GB H.264 1080p mp4 ({rest_duration} s)"
+    results = []
+    for label, peak, name in (
+        ("server, REST upload", rest, "server"),
+        ("shim, REST upload", rest, "shim"),
+        ("server, gRPC UploadStream via Envoy", native, "server"),
+    ):
+        results.append(
+            Result(
+                "P5",
+                f"RSS growth: {label}",
+                peak.growth(name) / mib,
+                64.0,
+                "MB",
+                "<= 1.0",
+                common,
+                f"peak RSS sampled every 10 ms minus RSS before; baseline = the 64 MB budget "
+                f"(idle RSS {idle[name] / mib:.0f} MB)",
+            )
+        )
+    return results

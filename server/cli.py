@@ -17,9 +17,11 @@ from collections.abc import Awaitable, Callable
 
 from server.app import Services, build_services, create_server
 from server.config import ServerConfig
+from server.process_tuning import keep_large_buffers_out_of_the_heap
 
 
 async def _serve(config: ServerConfig) -> None:
+    keep_large_buffers_out_of_the_heap()
     app = await create_server(config)
     print(f"darkroom gRPC server on {config.grpc_host}:{app.port}", flush=True)
     stop = asyncio.Event()

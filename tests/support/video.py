@@ -37,6 +37,7 @@ def clip(
     audio: bool = False,
     rotation: int = 0,
     metadata: dict[str, str] | None = None,
+    crf: int = 23,
 ) -> bytes:
     out = io.BytesIO()
     with av.open(out, "w", format=container) as target:
@@ -46,7 +47,7 @@ def clip(
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
-            stream.options = {"preset": "ultrafast"}
+            stream.options = {"preset": "ultrafast", "crf": str(crf)}
         elif codec == "libx265":
             stream.options = {"preset": "ultrafast", "x265-params": "log-level=error"}
         if rotation:

@@ -131,7 +131,6 @@ class PyAvVideoCodec:
         """The upright frame at floor(duration / 4) s, or the first one of a short clip."""
         with self._open(path, kind) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
             duration = _duration_s(container, stream)
             target = math.floor(duration / 4)
             if target > 0 and stream.time_base:
