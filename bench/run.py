@@ -19,12 +19,25 @@ from pathlib import Path
 from bench.inputs import big_video
 from bench.report import Result, print_table, write_json
 from bench.stack_benchmarks import (
+    p1_rest_throughput,
     p2_server_cpu,
     p3_rest_latency,
     p4_thumbnail_gets,
     p5_big_video_memory,
+    p6_derivative_vs_thumbor,
 )
 from tests.support.stack import Stack, start_stack
+
+THUMBOR_VENV = Path(tempfile.gettempdir()) / "darkroom-bench-thumbor"
+
+
+def _thumbor_python() -> Path:
+    """thumbor 7 in a venv of its own (its pins must not touch Darkroom's)."""
+    python = THUMBOR_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(THUMBOR_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "thumbor>=7,<8"], check=True)
+    return python
 
 
 def _ensure_tools() -> None:
@@ -44,10 +57,12 @@ def main() -> int:
     wanted = {item.strip().upper() for item in args.only.split(",") if item.strip()}
     video = Path(tempfile.gettempdir()) / "darkroom-bench-1gb.mp4"
     benchmarks: dict[str, Callable[[Stack], list[Result]]] = {
+        "P1": lambda stack: [p1_rest_throughput(stack, args.seconds)],
         "P2": lambda stack: [p2_server_cpu(stack, max(10, args.repeat // 4))],
         "P3": lambda stack: [p3_rest_latency(stack, args.repeat)],
         "P4": lambda stack: [p4_thumbnail_gets(stack, args.seconds)],
         "P5": lambda stack: p5_big_video_memory(stack, big_video(video, args.video_bytes)),
+        "P6": lambda stack: [p6_derivative_vs_thumbor(stack, args.seconds, _thumbor_python())],
     }
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:

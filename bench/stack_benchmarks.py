@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -281,3 +282,124 @@ def p5_big_video_memory(stack: Stack, video: Path) -> list[Result]:
             )
         )
     return results
+
+
+_WRK_POST = """
+local f = assert(io.open(os.getenv("WRK_BODY_FILE"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "multipart/form-data; boundary=wrkwrk"
+wrk.headers["X-API-Key"] = os.getenv("WRK_API_KEY")
+"""
+
+
+def _multipart_file(path: Path, photo: bytes, name: str) -> Path:
+    path.write_bytes(
+        b'--wrkwrk\r\nContent-Disposition: form-data; name="source"; filename="' + name.encode()
+        + b'"\r\nContent-Type: image/jpeg\r\n\r\n' + photo + b"\r\n--wrkwrk--\r\n"
+    )  # fmt: skip
+    return path
+
+
+def _wrk_upload_rps(stack: Stack, body: Path, seconds: int, connections: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "post.lua"
+        script.write_text(_WRK_POST)
+        env = {**os.environ, "WRK_BODY_FILE": str(body), "WRK_API_KEY": stack.admin_key}
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
+             "-s", str(script), f"{stack.url}api/1/upload"],
+            capture_output=True, text=True, check=True, env=env,
+        ).stdout  # fmt: skip
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None or "Non-2xx" in out:
+        raise RuntimeError(f"wrk upload run failed:\n{out}")
+    return float(match.group(1))
+
+
+def p1_rest_throughput(stack: Stack, seconds: int) -> Result:
+    """REST uploads/s of a 1 MP JPEG at 4 concurrent clients vs the in-process pipeline."""
+    from bench.inprocess import pipeline_uploads_per_second
+
+    photo = jpeg(1152, 864, seed=21)
+    with tempfile.TemporaryDirectory() as tmp:
+        body = _multipart_file(Path(tmp) / "p1.body", photo, "p1.jpg")
+        _wrk_upload_rps(stack, body, 1, 4)  # warm-up
+        rest = statistics.median(_wrk_upload_rps(stack, body, seconds, 4) for _ in range(3))
+        floor_rps = pipeline_uploads_per_second(photo, Path(tmp) / "inproc", seconds, 4)
+    return Result(
+        "P1",
+        "REST upload throughput, 1 MP JPEG, 4 clients",
+        rest,
+        floor_rps,
+        "/s",
+        ">= 0.80",
+        f"1 MP photo-like JPEG ({len(photo) // 1000} KB), multipart, format=json",
+        f"wrk -c4 POST /api/1/upload through Envoy, median of 3 x {seconds} s; baseline: "
+        "IngestService.upload called in-process by 4 concurrent tasks, same files",
+    )
+
+
+def p6_derivative_vs_thumbor(stack: Stack, seconds: int, thumbor_python: Path) -> Result:
+    """12 MP JPEG in, 500 px derivative out, requests/s: Darkroom upload vs thumbor."""
+    photo = jpeg(4000, 3000, seed=66)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "images").mkdir()
+        (root / "images" / "photo.jpg").write_bytes(photo)
+        port = _free_port()
+        (root / "thumbor.conf").write_text(
+            f"LOADER = 'thumbor.loaders.file_loader'\nFILE_LOADER_ROOT_PATH = '{root}/images'\n"
+            "STORAGE = 'thumbor.storages.no_storage'\nRESULT_STORAGE = None\n"
+            "QUALITY = 90\nMAX_AGE = 0\n"
+        )
+        thumbor = subprocess.Popen(
+            [str(thumbor_python), "-c", "from thumbor.server import main; main()",
+             "--port", str(port), "--conf",
+             str(root / "thumbor.conf"), "--processes", "0", "-l", "error"],
+            start_new_session=True,  # its forked workers go down with the group
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}/unsafe/500x0/photo.jpg"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(url, timeout=30).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("thumbor did not start")
+                time.sleep(0.2)
+            body = _multipart_file(root / "p6.body", photo, "p6.jpg")
+            _wrk_upload_rps(stack, body, 1, 4)
+            ours = statistics.median(_wrk_upload_rps(stack, body, seconds, 4) for _ in range(3))
+            _wrk_rps_conn(url, 1, 4)
+            theirs = statistics.median(_wrk_rps_conn(url, seconds, 4) for _ in range(3))
+        finally:
+            os.killpg(thumbor.pid, signal.SIGTERM)
+            thumbor.wait()
+    return Result(
+        "P6",
+        "12 MP JPEG -> 500 px derivative, requests/s vs thumbor 7",
+        ours,
+        theirs,
+        "/s",
+        ">= 1.5",
+        f"12 MP photo-like JPEG ({len(photo) // 1000} KB)",
+        f"wrk -c4, median of 3 x {seconds} s: Darkroom REST upload (stores original, thumb "
+        "and 500 px medium) vs thumbor /unsafe/500x0/ from its file loader, no storage, "
+        "--processes 0, quality 90",
+    )
+
+
+def _wrk_rps_conn(url: str, seconds: int, connections: int) -> float:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None or "Non-2xx" in out:
+        raise RuntimeError(f"wrk run failed:\n{out}")
+    return float(match.group(1))

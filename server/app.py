@@ -81,6 +81,9 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
     ids = IdCodec(salt, padding)
     secrets = Secrets(await asyncio.to_thread(load_or_create_secret, config.secret_path), ids)
     blobs = LocalBlobStore(config.media_dir)
+    swept = await asyncio.to_thread(blobs.sweep_scratch)
+    if swept:
+        log.info("removed %d scratch entries left by interrupted uploads", swept)
     pool = WorkerPool(config.workers, config.processing_timeout_s)
     urls = PublicUrls(
         base_url=config.public_base_url,

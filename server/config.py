@@ -74,7 +74,9 @@ class ServerConfig(BaseSettings):
         2_000, description="Most frames an animated image may have (checked before decoding)."
     )
     max_animation_pixels: int = Field(
-        500_000_000, description="Largest width*height*frames of an animated image."
+        120_000_000,
+        description="Largest width*height*frames of an animated image: a 100-byte GIF can "
+        "claim gigapixels, and every frame is decoded to validate it.",
     )
     max_video_duration_s: float = Field(
         900.0, description="Longest video accepted, in seconds (checked on the header)."
@@ -101,7 +103,9 @@ class ServerConfig(BaseSettings):
 
     reaper_interval_s: float = Field(30.0, description="How often expired media are deleted.")
     grpc_max_message_mb: int = Field(
-        64, description="Largest unary gRPC message (Upload); bigger files use UploadStream."
+        192,
+        description="Largest unary gRPC message (Upload): room for a base64 source of the "
+        "largest upload; files of any size use UploadStream.",
     )
     stream_chunk_kb: int = Field(256, description="Chunk size that readers stream in.")
 

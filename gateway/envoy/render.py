@@ -66,7 +66,7 @@ def render(
         grpc_port=ports.grpc_port,
         shim_port=ports.shim_port,
         descriptor=json.dumps(str(descriptor)),
-        media_root=str(media_root.resolve()),
+        media_root=json.dumps(f"{media_root.resolve()}/images/"),
         services=json.dumps(SERVICES),
         content_types=json.dumps(CONTENT_TYPES),
         max_body_bytes=max_body_bytes,

@@ -11,7 +11,9 @@ from google.rpc import error_details_pb2, status_pb2
 
 from darkroom.v1 import media_pb2, media_pb2_grpc
 
-MAX_MESSAGE = 64 * 1024 * 1024
+# Files stream in chunks; only base64 and URL sources travel in one message, and a
+# base64 source of the largest upload (100 MB by default) is a third bigger.
+MAX_MESSAGE = 192 * 1024 * 1024
 
 
 @dataclass
@@ -46,6 +48,9 @@ def _failure(error: grpc.aio.AioRpcError) -> CallFailed:
                     )
     if error.code() == grpc.StatusCode.UNAVAILABLE:
         return CallFailed(503, "Service unavailable", "", error.code())
+    if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        # Refused by the transport (message size) before the server saw it.
+        return CallFailed(400, "File too big", "MESSAGE_TOO_LARGE", error.code())
     return CallFailed(500, "Internal error", "", error.code())
 
 

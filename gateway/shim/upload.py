@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO
 from urllib.parse import parse_qsl
 
+from python_multipart.exceptions import MultipartParseError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -49,14 +50,16 @@ class Refusal(Exception):
         self.code = code
 
 
-def _php_int(value: str) -> int:
-    """``is_numeric`` then integer, as PHP casts; anything else is 0 (not sent)."""
+def _php_int(value: str, bits: int) -> int:
+    """``is_numeric`` then integer, as PHP casts; anything else, or anything that does
+    not fit the field, is 0 (not sent)."""
     if not _PHP_NUMERIC.fullmatch(value):
         return 0
     try:
-        return int(float(value))
+        number = int(float(value))
     except (OverflowError, ValueError):
         return 0
+    return number if 0 < number < 2 ** (bits - 1) else 0
 
 
 @dataclass
@@ -93,8 +96,8 @@ def upload_options(
         description=params.get("description"),
         tags=params.get("tags"),
         album_id=params.get("album_id"),
-        category_id=_php_int(params.get("category_id")),
-        width=_php_int(params.get("width")),
+        category_id=_php_int(params.get("category_id"), 64),
+        width=_php_int(params.get("width"), 32),
         expiration=params.get("expiration"),
         nsfw=params.get("nsfw") == "1",
         use_file_date=params.get("use_file_date") == "1",
@@ -216,13 +219,14 @@ class UploadHandler:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/x-www-form-urlencoded":
             body = await read_small_body(request.stream(), self._config.max_form_bytes)
-            params.body = urlencoded_fields(body)
+            params.body = await asyncio.to_thread(urlencoded_fields, body)
         elif content_type == "application/json" or content_type.endswith("+json"):
             body = await read_small_body(request.stream(), self._config.max_form_bytes)
-            params.body = json_fields(body)
+            params.body = await asyncio.to_thread(json_fields, body)
 
     async def _unary(self, request: Request, params: Params, key: str) -> Response:
-        imgbb = params.raw("source") is None and params.raw("image") is not None
+        # Chevereto switches to the ImgBB envelope whenever `image` is sent at all.
+        imgbb = params.raw("image") is not None
         text = params.raw("source")
         if text is None:
             text = params.raw("image")
@@ -241,7 +245,9 @@ class UploadHandler:
     ) -> Response:
         feed: _ChunkFeed | None = None
         spool: IO[bytes] | None = None
+        spooled = 0
         file_start: FileStart | None = None
+        file_complete = False
         late_fields: dict[str, str] = {}
         try:
             events = multipart_events(request.stream(), boundary, self._config.max_form_bytes)
@@ -265,20 +271,26 @@ class UploadHandler:
                         if not await feed.feed(event.data):
                             break  # the server refused: answer now, stop reading
                     elif spool is not None:
+                        spooled += len(event.data)
+                        if spooled > self._config.max_form_bytes:
+                            raise FormTooLarge("source")
                         await asyncio.to_thread(spool.write, event.data)
-                elif isinstance(event, FileEnd) and feed is not None:
-                    await feed.close()
-
+                elif isinstance(event, FileEnd):
+                    file_complete = True
+            else:
+                if file_start is not None and not file_complete:
+                    raise Refusal("File was partially uploaded (UPLOAD_ERR_PARTIAL)", 601)
+            # Fields after the file are known only now: they go last in the stream and
+            # may change the answer's format.
+            params.body.update(late_fields)
+            imgbb = params.raw("image") is not None or (
+                file_start is not None and file_start.name == "image"
+            )
             if feed is not None and feed.call is not None:
                 if not feed.call.done():
                     await feed.close()
                 media = await feed.call
-                return envelope.success(
-                    media,
-                    output=params.output(),
-                    imgbb=file_start is not None and file_start.name == "image",
-                )
-            params.body.update(late_fields)
+                return envelope.success(media, output=params.output(), imgbb=imgbb)
             key = self._checked_key(request, params, version)
             await self._check_action(action, key)
             if spool is not None and file_start is not None:
@@ -291,12 +303,13 @@ class UploadHandler:
                 media = await self._client.upload_stream(
                     options, _spooled_chunks(spool), lambda: None, key
                 )
-                return envelope.success(
-                    media, output=params.output(), imgbb=file_start.name == "image"
-                )
+                return envelope.success(media, output=params.output(), imgbb=imgbb)
             return await self._unary(request, params, key)
+        except MultipartParseError as exc:
+            raise Refusal("File was partially uploaded (UPLOAD_ERR_PARTIAL)", 601) from exc
         finally:
             if feed is not None and feed.call is not None and not feed.call.done():
+                # The request ended without a complete file: the server drops the upload.
                 feed.call.cancel()
                 with contextlib.suppress(BaseException):
                     await feed.call

@@ -24,16 +24,20 @@ T = TypeVar("T")
 class WorkerPool:
     def __init__(self, workers: int, timeout_s: float) -> None:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="darkroom-cpu")
+        # Jobs wait for a free worker here, so the deadline only counts running time:
+        # a queue under load must not time uploads out before they start.
+        self._slots = asyncio.Semaphore(workers)
         self._timeout_s = timeout_s
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         call = functools.partial(fn, *args, **kwargs)
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                return await loop.run_in_executor(self._executor, call)
-        except TimeoutError as exc:
-            raise ProcessingTimeout(timeout_s=self._timeout_s) from exc
+        async with self._slots:
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    return await loop.run_in_executor(self._executor, call)
+            except TimeoutError as exc:
+                raise ProcessingTimeout(timeout_s=self._timeout_s) from exc
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

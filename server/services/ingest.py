@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from server.domain import errors
-from server.domain.ids import IdCodec, row_id
+from server.domain.ids import MAX_ROW_ID, IdCodec, row_id
 from server.domain.media import (
     CHAIN_FRAME,
     CHAIN_IMAGE,
@@ -108,6 +110,10 @@ def decode_base64_strict(data: str) -> bytes:
     return decoded
 
 
+def _clean(text: str) -> str:
+    return text.replace("\x00", "")
+
+
 @dataclass
 class _IngestSession:
     """Owns one upload's scratch directory and the blobs stored so far."""
@@ -115,9 +121,14 @@ class _IngestSession:
     blobs: BlobStore
     workdir: Path = field(init=False)
     stored: list[str] = field(default_factory=list)
+    _recording: asyncio.Future[MediaRecord] | None = None
 
     async def __aenter__(self) -> _IngestSession:
-        self.workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=self.blobs.scratch_dir()))
+        self.workdir = Path(
+            await asyncio.to_thread(
+                tempfile.mkdtemp, prefix="upload-", dir=self.blobs.scratch_dir()
+            )
+        )
         return self
 
     async def __aexit__(
@@ -127,14 +138,27 @@ class _IngestSession:
         tb: TracebackType | None,
     ) -> None:
         try:
+            if self._recording is not None:
+                # A caller that left mid-insert must not take the files from under a row
+                # that is about to exist: wait for the insert to settle either way.
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(self._recording)
             if exc_type is not None:
                 for key in reversed(self.stored):
                     await self.blobs.delete(key)
         finally:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, self.workdir, ignore_errors=True)
 
-    def commit(self) -> None:
-        self.stored.clear()
+    async def record(self, insert: Awaitable[MediaRecord]) -> MediaRecord:
+        """Insert the row, then keep the blobs; runs to the end even if cancelled."""
+
+        async def insert_then_keep() -> MediaRecord:
+            record = await insert
+            self.stored.clear()
+            return record
+
+        self._recording = asyncio.ensure_future(insert_then_keep())
+        return await asyncio.shield(self._recording)
 
 
 @dataclass(frozen=True)
@@ -205,7 +229,6 @@ class IngestService:
                 options = options.merged_with(source.late_options())
                 spool.filename = spool.filename or options.filename
             record, token = await self._ingest(spool, caller, options, settings, session)
-            session.commit()
         image = self._presenter.image_object(record, now=self._clock.now(), delete_token=token)
         return UploadResult(record, token, image)
 
@@ -246,7 +269,7 @@ class IngestService:
                 await asyncio.to_thread(handle.close)
             return Spool(path, size, options.filename)
         if isinstance(source, Base64Source):
-            decoded = decode_base64_strict(source.data)
+            decoded = await asyncio.to_thread(decode_base64_strict, source.data)
             if len(decoded) > max_bytes:
                 raise too_big
             await asyncio.to_thread(path.write_bytes, decoded)
@@ -295,7 +318,8 @@ class IngestService:
         folder = self._presenter.local_date(date_gmt).strftime("%Y/%m/%d")
 
         extension = processed.extension
-        client_name = spool.filename or f"{secrets.token_hex(6)}.{extension}"
+        # NUL is the one character PostgreSQL text cannot hold; 255 is the column's width.
+        client_name = _clean(spool.filename)[:255] or f"{secrets.token_hex(6)}.{extension}"
         if "." not in client_name:
             client_name = f"{client_name}.{extension}"
         if extension == "jpeg" and client_name.lower().endswith(".jpg"):
@@ -316,9 +340,9 @@ class IngestService:
             date_gmt=date_gmt,
             folder=folder,
             title=truncate_title(
-                options.title or processed.title or title_from_filename(client_name)
+                _clean(options.title) or processed.title or title_from_filename(client_name)
             ),
-            description=options.description or processed.description or None,
+            description=_clean(options.description) or processed.description or None,
             nsfw=options.nsfw,
             md5=processed.md5,
             source_md5=processed.source_md5,
@@ -341,10 +365,10 @@ class IngestService:
             category_id=await self._category(options.category_id),
             album_id=await self._album(caller, options.album_id),
             user_id=caller.user_id,
-            tags=[] if caller.is_guest else parse_tags(options.tags),
+            tags=[] if caller.is_guest else parse_tags(_clean(options.tags)),
             delete_token_hash=token_hash,
         )
-        return await self._media.add(record), token
+        return await session.record(self._media.add(record)), token
 
     async def _store(
         self,
@@ -381,7 +405,7 @@ class IngestService:
         raise errors.StorageFailure("Can't find a free file name")
 
     async def _category(self, category_id: int) -> int | None:
-        if category_id <= 0:
+        if not 0 < category_id <= MAX_ROW_ID:
             return None
         # Chevereto stores any number; an unknown one is dropped here instead of
         # breaking the foreign key.

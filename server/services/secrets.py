@@ -10,6 +10,7 @@ not even let an attacker test candidate keys. Comparisons are constant-time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -25,19 +26,27 @@ GUEST_KEY_HEX = 64
 
 
 def load_or_create_secret(path: Path) -> bytes:
-    """The hashing secret, created (mode 0600) on first start."""
-    try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_bytes(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
-        return bytes.fromhex(path.read_text().strip())
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value.hex())
+    """The hashing secret, created (mode 0600) on first start.
+
+    Written whole to a temporary file, fsynced, then linked into place, so a crash or
+    a second process starting at the same moment never sees a half-written secret.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_bytes(32).hex())
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # someone else won: use theirs
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    value = bytes.fromhex(path.read_text().strip())
+    if len(value) < 32:
+        raise RuntimeError(f"{path} holds no usable secret; restore it from a backup")
     return value
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from darkroom.v1 import media_pb2
 from tests.support import media
 from tests.support.stack import Stack
 
@@ -118,6 +120,65 @@ def test_fields_after_a_streamed_file_still_count(stack: Stack, key: str) -> Non
     assert isinstance(image, dict) and image["title"] == "After"
 
 
+def _slow_multipart(parts: list[bytes]) -> Iterator[bytes]:
+    """Send each part as its own chunk, so the shim sees fields arrive after the file."""
+    yield from parts
+
+
+def test_fields_arriving_after_a_streamed_file_in_later_chunks(stack: Stack, key: str) -> None:
+    head = (
+        b'--B\r\nContent-Disposition: form-data; name="source"; filename="s.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n"
+    )
+    tail = [
+        b'\r\n--B\r\nContent-Disposition: form-data; name="title"\r\n\r\nArrived late',
+        b'\r\n--B\r\nContent-Disposition: form-data; name="format"\r\n\r\ntxt',
+        b"\r\n--B--\r\n",
+    ]
+    with stack.http() as http:
+        reply = http.post(
+            "/api/1/upload",
+            headers={"X-API-Key": key, "Content-Type": "multipart/form-data; boundary=B"},
+            content=_slow_multipart([head, PHOTO, *tail]),
+        )
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].startswith("text/plain")  # format came last
+    listed = stack.media_stub().ListMedia(
+        media_pb2.ListMediaRequest(page_size=5), metadata=stack.admin_metadata()
+    )
+    assert any(item.title == "Arrived late" and item.url == reply.text for item in listed.media)
+
+
+def test_a_cut_off_multipart_body_is_a_partial_upload(stack: Stack, key: str) -> None:
+    head = (
+        b'--B\r\nContent-Disposition: form-data; name="source"; filename="cut.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n"
+    )
+    with stack.http() as http:
+        reply = http.post(
+            "/api/1/upload",
+            headers={"X-API-Key": key, "Content-Type": "multipart/form-data; boundary=B"},
+            content=head + PHOTO[: len(PHOTO) // 2],
+        )
+        _error(reply, 601, "File was partially uploaded (UPLOAD_ERR_PARTIAL)")
+        garbage = http.post(
+            "/api/1/upload",
+            headers={"X-API-Key": key, "Content-Type": "multipart/form-data; boundary=B"},
+            content=b"--B\r\nthis is not a part header at all\r\n\r\n--B--",
+        )
+        assert garbage.status_code == 400
+
+
+def test_numbers_out_of_range_are_ignored_not_errors(stack: Stack, key: str) -> None:
+    with stack.http() as http:
+        reply = http.post(
+            "/api/1/upload",
+            data={"key": key, "source": B64, "width": "3000000000", "category_id": "1e20"},
+        )
+    image = _ok(reply)["image"]
+    assert isinstance(image, dict) and image["width"] == 800 and image["category_id"] is None
+
+
 def test_an_empty_text_source_next_to_a_file_does_not_win(stack: Stack, key: str) -> None:
     with stack.http() as http:
         reply = http.post(
@@ -192,10 +253,18 @@ def test_formats_txt_and_redirect(stack: Stack, key: str) -> None:
         _ok(unknown)
 
 
-def test_imgbb_alias_gives_the_imgbb_envelope(stack: Stack, key: str) -> None:
+@pytest.mark.parametrize("how", ["image-text", "image-file", "source-and-image"])
+def test_imgbb_alias_gives_the_imgbb_envelope(stack: Stack, key: str, how: str) -> None:
     with stack.http() as http:
-        reply = http.post("/api/1/upload", data={"key": key, "image": B64})
-    assert reply.status_code == 200
+        if how == "image-text":
+            reply = http.post("/api/1/upload", data={"key": key, "image": B64})
+        elif how == "image-file":
+            reply = http.post(
+                "/api/1/upload", data={"key": key}, files={"image": ("i.jpg", PHOTO, "image/jpeg")}
+            )
+        else:
+            reply = http.post("/api/1/upload", data={"key": key, "source": B64, "image": "x"})
+    assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["status"] == 200 and body["status_code"] == 200
     assert "image" not in body

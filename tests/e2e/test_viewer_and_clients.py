@@ -43,6 +43,8 @@ def test_viewer_page_shows_the_media_and_share_codes(stack: Stack, key: str) -> 
         page = http.get(str(image["path_viewer"]))
         short = http.get(str(image["url_short"]).removeprefix(stack.url.rstrip("/")))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
     text = html.unescape(page.text)
     assert "<title>Harbour at dusk" in page.text
     assert f'src="{image["url"]}"' in page.text

@@ -229,3 +229,27 @@ def test_embedded_xmp_title_and_360_projection(server: RunningServer, user_key: 
     with open_stored(server, m.url) as stored:
         assert "xmp" not in stored.info  # read, then stripped like all metadata
     assert upload(server, user_key, data, "x.jpg", title="Mine").title == "Mine"
+
+
+def test_formats_and_url_uploads_can_be_switched_off(fresh_server: RunningServer) -> None:
+    server = fresh_server
+    stub = server.admin_stub()
+    stub.UpdateSettings(
+        admin_pb2.UpdateSettingsRequest(
+            settings=admin_pb2.Settings(
+                upload_enabled_image_formats="jpg,png", enable_uploads_url=False
+            )
+        ),
+        metadata=admin_md(server),
+    )
+    with pytest.raises(grpc.RpcError) as disabled:
+        upload(server, server.admin_key, media.animated_gif(), "loop.gif")
+    assert chevereto_error(disabled.value) == (614, "Disabled image format (gif)")
+    assert upload(server, server.admin_key, PHOTO, "still-fine.jpg").extension == "jpg"
+    with pytest.raises(grpc.RpcError) as no_urls:
+        server.media_stub().Upload(
+            media_pb2.UploadRequest(url="http://example.com/a.jpg"),
+            metadata=admin_md(server),
+        )
+    assert chevereto_error(no_urls.value) == (403, "URL uploading is disabled")
+    assert no_urls.value.code() == grpc.StatusCode.PERMISSION_DENIED

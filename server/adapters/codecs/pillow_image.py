@@ -24,7 +24,12 @@ from typing_extensions import Buffer
 
 from server.adapters.codecs.metadata_strip import strip_metadata
 from server.adapters.workers import WorkerPool
-from server.domain.errors import InvalidImage, SourceInfoUnreadable, WidthUpscale
+from server.domain.errors import (
+    DarkroomError,
+    InvalidImage,
+    SourceInfoUnreadable,
+    WidthUpscale,
+)
 from server.domain.text import clean_exif_text
 from server.ports import ImageFacts, ProcessedMedia
 
@@ -232,7 +237,9 @@ class PillowImageCodec:
             with Image.open(path) as im:
                 width, height = _displayed(im.size, _orientation(im, kind))
                 frames = _frames(im)
-        except (UnidentifiedImageError, SyntaxError, ValueError, OSError) as exc:
+        except MemoryError:
+            raise
+        except Exception as exc:  # any decoder failure on hostile bytes is "unreadable"
             raise SourceInfoUnreadable(detail=str(exc)[:200]) from exc
         if width <= 0 or height <= 0:
             raise SourceInfoUnreadable(detail="no dimensions")
@@ -246,7 +253,9 @@ class PillowImageCodec:
                 return self._process(im, path, kind, target_width, workdir)
         except (UnidentifiedImageError, SyntaxError) as exc:
             raise SourceInfoUnreadable(detail=str(exc)[:200]) from exc
-        except (OSError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        except (DarkroomError, MemoryError):
+            raise
+        except Exception as exc:  # corrupt data deep in a decoder: the image is invalid
             raise InvalidImage(detail=str(exc)[:200]) from exc
 
     def _process(

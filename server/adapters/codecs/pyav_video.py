@@ -21,7 +21,7 @@ from PIL import Image, ImageOps
 
 from server.adapters.codecs.pillow_image import DerivativeSizes
 from server.adapters.workers import WorkerPool
-from server.domain.errors import InvalidVideo, ProcessingTimeout
+from server.domain.errors import DarkroomError, InvalidVideo, ProcessingTimeout
 from server.ports import ProcessedMedia, VideoFacts
 
 # av.open's name for each container family, and what we write back.
@@ -99,6 +99,14 @@ class PyAvVideoCodec:
         return container
 
     def probe_sync(self, path: Path, kind: str) -> VideoFacts:
+        try:
+            return self._probe(path, kind)
+        except (DarkroomError, MemoryError):
+            raise
+        except Exception as exc:
+            raise InvalidVideo(detail=str(exc)[:200]) from exc
+
+    def _probe(self, path: Path, kind: str) -> VideoFacts:
         with self._open(path, kind) as container:
             if not container.streams.video:
                 return VideoFacts(container.format.name, "", 0, 0, 0.0, 0, has_video=False)
@@ -123,7 +131,9 @@ class PyAvVideoCodec:
             still, duration = self._still(path, kind, deadline)
             stored = workdir / f"stored.{kind}"
             self._remux(path, kind, stored, deadline)
-        except (av.error.FFmpegError, EOFError, ValueError) as exc:
+        except (DarkroomError, MemoryError):
+            raise
+        except Exception as exc:  # any demux/decode failure on hostile bytes
             raise InvalidVideo(detail=str(exc)[:200]) from exc
         return self._derivatives(still, stored, kind, duration, workdir)
 
