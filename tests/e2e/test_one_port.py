@@ -163,6 +163,13 @@ def test_v1_errors_are_google_rpc_status_json(stack: Stack) -> None:
         unauthenticated = http.get("/v1/users")
     assert unauthenticated.status_code == 401
     assert unauthenticated.json()["details"][0]["reason"] == "NO_KEY_PROVIDED"
+    with stack.http() as http:
+        bad_body = http.post(
+            "/v1/media:upload", content=b'{"file": "!!!"}',
+            headers={"X-API-Key": stack.admin_key, "Content-Type": "application/json"},
+        )  # fmt: skip
+    assert bad_body.status_code == 400 and bad_body.json()["code"] == 3
+    assert "TYPE_BYTES" in bad_body.json()["message"]
     for path in ("media?bogus=1", "no-such-method"):
         reply = _v1(stack, "GET", path)
         assert reply.status_code in (400, 404), reply.text
