@@ -131,11 +131,20 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _wrk_rps(url: str, seconds: int, connections: int) -> float:
+def _wrk_rps(
+    url: str,
+    seconds: int,
+    connections: int,
+    script: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> float:
+    """Requests/s that wrk reaches; any non-2xx answer fails the run."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s"]
+    if script is not None:
+        command += ["-s", str(script)]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [*command, url], capture_output=True, text=True, check=True, env=env
+    ).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if match is None or "Non-2xx" in out:
         raise RuntimeError(f"wrk run failed:\n{out}")
@@ -307,15 +316,7 @@ def _wrk_upload_rps(stack: Stack, body: Path, seconds: int, connections: int) ->
         script = Path(tmp) / "post.lua"
         script.write_text(_WRK_POST)
         env = {**os.environ, "WRK_BODY_FILE": str(body), "WRK_API_KEY": stack.admin_key}
-        out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
-             "-s", str(script), f"{stack.url}api/1/upload"],
-            capture_output=True, text=True, check=True, env=env,
-        ).stdout  # fmt: skip
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None or "Non-2xx" in out:
-        raise RuntimeError(f"wrk upload run failed:\n{out}")
-    return float(match.group(1))
+        return _wrk_rps(f"{stack.url}api/1/upload", seconds, connections, script, env)
 
 
 def p1_rest_throughput(stack: Stack, seconds: int) -> Result:
@@ -375,8 +376,8 @@ def p6_derivative_vs_thumbor(stack: Stack, seconds: int, thumbor_python: Path) -
             body = _multipart_file(root / "p6.body", photo, "p6.jpg")
             _wrk_upload_rps(stack, body, 1, 4)
             ours = statistics.median(_wrk_upload_rps(stack, body, seconds, 4) for _ in range(3))
-            _wrk_rps_conn(url, 1, 4)
-            theirs = statistics.median(_wrk_rps_conn(url, seconds, 4) for _ in range(3))
+            _wrk_rps(url, 1, 4)
+            theirs = statistics.median(_wrk_rps(url, seconds, 4) for _ in range(3))
         finally:
             os.killpg(thumbor.pid, signal.SIGTERM)
             thumbor.wait()
@@ -392,14 +393,3 @@ def p6_derivative_vs_thumbor(stack: Stack, seconds: int, thumbor_python: Path) -
         "and 500 px medium) vs thumbor /unsafe/500x0/ from its file loader, no storage, "
         "--processes 0, quality 90",
     )
-
-
-def _wrk_rps_conn(url: str, seconds: int, connections: int) -> float:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None or "Non-2xx" in out:
-        raise RuntimeError(f"wrk run failed:\n{out}")
-    return float(match.group(1))

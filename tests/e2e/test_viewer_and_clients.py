@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,23 +129,29 @@ def _chromium() -> str:
     return browser
 
 
-def test_viewer_renders_in_a_real_browser(stack: Stack, key: str) -> None:
+def _seen_in_browser(url: str, screenshot: Path) -> dict[str, Any]:
+    """What headless Chromium renders at ``url`` (tests/e2e/node/viewer.mjs)."""
     browser, node = _chromium(), _node()
-    image = _upload(stack, key, "Seen by Chromium")
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "viewer-image.png"
     result = subprocess.run(
         [node, str(NODE_DIR / "viewer.mjs")],
         env={
             **os.environ,
-            "DARKROOM_VIEWER_URL": str(image["url_viewer"]),
-            "DARKROOM_SCREENSHOT": str(shot),
+            "DARKROOM_VIEWER_URL": url,
+            "DARKROOM_SCREENSHOT": str(screenshot),
             "CHROMIUM": browser,
         },
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return seen
+
+
+def test_viewer_renders_in_a_real_browser(stack: Stack, key: str) -> None:
+    image = _upload(stack, key, "Seen by Chromium")
+    shot = ARTIFACTS / "viewer-image.png"
+    seen = _seen_in_browser(str(image["url_viewer"]), shot)
     assert seen["status"] == 200
     assert seen["img"]["naturalWidth"] == 1200
     assert str(image["url"]) in seen["codes"]
@@ -193,7 +200,7 @@ def test_large_multipart_upload_keeps_shim_and_server_memory_flat(stack: Stack) 
 
 
 def test_video_viewer_plays_in_a_real_browser(stack: Stack, key: str) -> None:
-    browser, node = _chromium(), _node()
+    _chromium()
     clip = video.clip(container="webm", codec="libvpx-vp9", seconds=2, size=(640, 360))
     with stack.http() as http:
         reply = http.post(
@@ -208,20 +215,7 @@ def test_video_viewer_plays_in_a_real_browser(stack: Stack, key: str) -> None:
         ranged = http.get(image["url"], headers={"Range": "bytes=0-1023"})
         assert ranged.status_code == 206 and ranged.headers["content-type"] == "video/webm"
         assert len(ranged.content) == 1024
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "viewer-video.png"
-    result = subprocess.run(
-        [node, str(NODE_DIR / "viewer.mjs")],
-        env={
-            **os.environ,
-            "DARKROOM_VIEWER_URL": image["url_viewer"],
-            "DARKROOM_SCREENSHOT": str(shot),
-            "CHROMIUM": browser,
-        },
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = _seen_in_browser(image["url_viewer"], ARTIFACTS / "viewer-video.png")
     assert seen["status"] == 200
     assert seen["video"]["poster"] == image["url_frame"]
     assert image["url"] in seen["video"]["sources"]

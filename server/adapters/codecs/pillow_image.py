@@ -23,6 +23,7 @@ from PIL import Image, ImageFile, ImageOps, ImageSequence, IptcImagePlugin, Unid
 from typing_extensions import Buffer
 
 from server.adapters.codecs.metadata_strip import strip_metadata
+from server.adapters.files import md5_of
 from server.adapters.workers import WorkerPool
 from server.domain.errors import (
     DarkroomError,
@@ -61,7 +62,6 @@ _XMP_NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "GPano": "http://ns.google.com/photos/1.0/panorama/",
 }
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,6 @@ class DerivativeSizes:
     thumb_height: int = 320
     medium_size: int = 500
     jpeg_quality: int = 90
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while block := handle.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _HashingWriter(io.RawIOBase):
@@ -292,7 +284,7 @@ class PillowImageCodec:
         else:
             stored_md5 = self._strip_or_reencode(path, kind, orientation, stored)
         if resize_to is not None:
-            source_md5 = stored_md5 or _md5(stored)
+            source_md5 = stored_md5 or md5_of(stored)
             stored_md5 = None
             base = base.resize(resize_to, Image.Resampling.LANCZOS)
             _save(base, stored, stored_kind, sizes.jpeg_quality)
@@ -320,7 +312,7 @@ class PillowImageCodec:
             size=stored.stat().st_size,
             width=width,
             height=height,
-            md5=stored_md5 or _md5(stored),
+            md5=stored_md5 or md5_of(stored),
             source_md5=source_md5,
             thumb=thumb,
             thumb_size=thumb.stat().st_size,

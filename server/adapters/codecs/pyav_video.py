@@ -10,7 +10,6 @@ a hostile file ends as a clean error, never a hung worker.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import av
 from PIL import Image, ImageOps
 
 from server.adapters.codecs.pillow_image import DerivativeSizes
+from server.adapters.files import md5_of
 from server.adapters.workers import WorkerPool
 from server.domain.errors import DarkroomError, InvalidVideo, ProcessingTimeout
 from server.ports import ProcessedMedia, VideoFacts
@@ -37,15 +37,6 @@ _MUXER_OPTIONS = {
     "webm": {},
 }
 _MAX_FRAMES_AFTER_SEEK = 1_000
-_CHUNK = 1 << 20
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while block := handle.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _duration_s(container: Any, stream: Any) -> float:
@@ -207,7 +198,7 @@ class PyAvVideoCodec:
             size=stored.stat().st_size,
             width=width,
             height=height,
-            md5=_md5(stored),
+            md5=md5_of(stored),
             source_md5=None,
             thumb=thumb,
             thumb_size=thumb.stat().st_size,
