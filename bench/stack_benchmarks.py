@@ -24,6 +24,7 @@ from darkroom.v1 import media_pb2, media_pb2_grpc
 from tests.support.media import jpeg
 from tests.support.rss import RssPeak
 from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 
 
 def _median_ms(action: Callable[[], object], repeat: int, warmup: int = 5) -> float:
@@ -125,6 +126,13 @@ def p3_rest_latency(stack: Stack, repeat: int) -> Result:
     )
 
 
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=30).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -190,17 +198,8 @@ http {{
         )
         nginx = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"])
         try:
-            deadline = time.monotonic() + 10
             nginx_url = f"http://127.0.0.1:{port}/images/{thumb_path}"
-            while True:
-                try:
-                    if httpx.get(nginx_url).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("nginx did not start")
-                time.sleep(0.05)
+            wait_until(lambda: _answers(nginx_url), 10, "nginx start")
             _wrk_rps(envoy_url, 1, 32)  # warm-up
             _wrk_rps(nginx_url, 1, 32)
             envoy_rps = statistics.median(_wrk_rps(envoy_url, seconds, 32) for _ in range(3))
@@ -363,16 +362,7 @@ def p6_derivative_vs_thumbor(stack: Stack, seconds: int, thumbor_python: Path) -
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}/unsafe/500x0/photo.jpg"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(url, timeout=30).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("thumbor did not start")
-                time.sleep(0.2)
+            wait_until(lambda: _answers(url), 30, "thumbor start")
             body = _multipart_file(root / "p6.body", photo, "p6.jpg")
             _wrk_upload_rps(stack, body, 1, 4)
             ours = statistics.median(_wrk_upload_rps(stack, body, seconds, 4) for _ in range(3))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from tests.conftest import admin_md
 from tests.integration.test_upload_formats import stored_path, upload
 from tests.support import media
 from tests.support.server import RunningServer, start_server
+from tests.support.waiting import wait_until
 
 PHOTO = media.jpeg(900, 600, seed=31)
 
@@ -32,12 +32,8 @@ def _get(server: RunningServer, id_encoded: str) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
-def _wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+def _wait_for(condition: Callable[[], bool]) -> None:
+    wait_until(condition, 30.0, "expiry")
 
 
 def test_delete_with_the_token_removes_row_and_files(server: RunningServer, user_key: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2_grpc
+from tests.support.waiting import wait_until
 
 POSTGRES_ENV = "DARKROOM_TEST_POSTGRES_URL"
 READY_TIMEOUT_S = 60.0
@@ -124,23 +124,26 @@ def postgres_database(base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def _serving(server: RunningServer, port_file: Path) -> bool:
+    if server.process.poll() is not None:
+        raise RuntimeError(f"server exited early:\n{server.log_path.read_text()}")
+    if not (port_file.exists() and port_file.read_text().strip()):
+        return False
+    server.port = int(port_file.read_text())
+    with grpc.insecure_channel(server.target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
 def _wait_ready(server: RunningServer, port_file: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{server.log_path.read_text()}")
-        if port_file.exists() and port_file.read_text().strip():
-            server.port = int(port_file.read_text())
-            with grpc.insecure_channel(server.target) as channel:
-                stub = health_pb2_grpc.HealthStub(channel)
-                try:
-                    reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
-                except grpc.RpcError:
-                    reply = None
-                if reply and reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-        time.sleep(0.05)
-    raise TimeoutError(f"server not ready:\n{server.log_path.read_text()}")
+    try:
+        wait_until(lambda: _serving(server, port_file), READY_TIMEOUT_S, "server readiness")
+    except TimeoutError as exc:
+        raise TimeoutError(f"server not ready:\n{server.log_path.read_text()}") from exc
 
 
 def start_server(

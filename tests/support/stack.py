@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import httpx
 import psutil
 
 from darkroom.v1 import admin_pb2_grpc, media_pb2_grpc
+from tests.support.waiting import wait_until
 
 READY_TIMEOUT_S = 90.0
 
@@ -101,12 +101,19 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Stac
         [sys.executable, "-m", "server", "serve", "--port", "0", "--ready-file", str(ready_file)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not (ready_file.exists() and ready_file.read_text().strip()):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError((data_dir / "serve.log").read_text())
-        time.sleep(0.05)
+
+    def ready_or_dead() -> bool:
+        return process.poll() is not None or bool(
+            ready_file.exists() and ready_file.read_text().strip()
+        )
+
+    try:
+        wait_until(ready_or_dead, READY_TIMEOUT_S, "darkroom serve readiness")
+    except TimeoutError:
+        process.kill()
+        raise
+    if process.poll() is not None:
+        raise RuntimeError((data_dir / "serve.log").read_text())
     stack = Stack(process, data_dir, env, json.loads(ready_file.read_text()))
     stack.admin_key = stack.cli("users", "create", "root", "--admin").strip().splitlines()[-1]
     return stack
