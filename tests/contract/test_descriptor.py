@@ -110,3 +110,22 @@ def test_a_service_the_descriptor_lacks_fails_validation(tmp_path: Path) -> None
     result = _validate(tmp_path, _descriptor(tmp_path), ["darkroom.v1.NoSuchService"])
     assert result.returncode != 0
     assert "NoSuchService" in result.stdout + result.stderr
+
+
+def test_the_generated_gateway_config_validates(tmp_path: Path) -> None:
+    """The config 'darkroom serve' runs: rendered from the one template, real descriptor."""
+    from gateway.envoy.render import EnvoyPorts, build_descriptor, render
+
+    descriptor = build_descriptor(tmp_path / "darkroom.binpb")
+    config = tmp_path / "envoy.yaml"
+    media_root = tmp_path / "media # with: odd chars"
+    config.write_text(
+        render(EnvoyPorts("127.0.0.1", 0, 0, 50051, 8081), descriptor=descriptor,
+               media_root=media_root)
+    )  # fmt: skip
+    result = subprocess.run(
+        [_tool("envoy"), "--mode", "validate", "-c", str(config), "--disable-hot-restart"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"{media_root.resolve()}/images/" in config.read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any, cast
 
 import av
@@ -12,7 +13,7 @@ import pytest
 
 from tests.integration.test_upload_formats import open_stored, stored_path, upload
 from tests.support import video
-from tests.support.server import RunningServer, chevereto_error
+from tests.support.server import RunningServer, boot_with_admin, chevereto_error
 
 LOCATION = "+48.8577+002.2950/"
 
@@ -167,3 +168,23 @@ def test_bad_videos_are_refused_and_nothing_is_left(
 def test_width_is_ignored_for_video(server: RunningServer, user_key: str) -> None:
     m = upload(server, user_key, video.clip(seconds=1), "w.mp4", width=100)
     assert (m.width, m.height) == (640, 360)
+
+
+def test_video_limits_are_checked_on_the_header(tmp_path: Path) -> None:
+    limited = boot_with_admin(
+        tmp_path / "limited", "",
+        {"DARKROOM_MAX_VIDEO_DURATION_S": "1.5", "DARKROOM_MAX_VIDEO_SIDE": "1000"},
+    )  # fmt: skip
+    try:
+        for data, message in (
+            (video.clip(seconds=3, size=(320, 240)), "at most 2 s are allowed"),
+            (video.clip(seconds=1, size=(1280, 720)), "the largest side allowed is 1000"),
+        ):
+            with pytest.raises(grpc.RpcError) as failure:
+                upload(limited, limited.admin_key, data, "long.mp4")
+            assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            code, text = chevereto_error(failure.value)
+            assert code == 400 and message in text
+        assert limited.stored_files() == [] and limited.scratch_files() == []
+    finally:
+        limited.stop()

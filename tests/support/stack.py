@@ -78,13 +78,20 @@ class Stack:
         return result.stdout
 
     def stop(self) -> int:
+        """Stop 'darkroom serve' as Ctrl-C would; its three children must go with it."""
+        children = [psutil.Process(self.pid(name)) for name in ("grpc server", "shim", "envoy")]
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                return self.process.wait(timeout=30)
+                code = self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        return self.process.wait()
+                code = self.process.wait()
+        else:
+            code = self.process.wait()
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"left running after stop: {[p.pid for p in alive]}"
+        return code
 
 
 def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
