@@ -122,7 +122,7 @@ class MediaService:
 
     async def remove(self, record: MediaRecord) -> None:
         """Forget the row first, then the files: a crash in between leaves only
-        unreferenced files (found by fsck), never a row that points at nothing."""
+        unreferenced files, never a row that points at nothing."""
         assert record.id is not None
         await self._media.delete(record.id)
         for key in record.blob_keys():

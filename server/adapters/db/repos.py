@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine, delete, func
+from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -351,10 +351,4 @@ class SqlVariableStore(_Db):
         return stored
 
 
-def count_media(engine: Engine) -> int:
-    """Number of media rows (used by tests and fsck)."""
-    with Session(engine) as session:
-        return int(session.exec(select(func.count()).select_from(MediaRow)).one())
-
-
-__all__ = ["SqlAccountRepo", "SqlMediaRepo", "SqlVariableStore", "count_media"]
+__all__ = ["SqlAccountRepo", "SqlMediaRepo", "SqlVariableStore"]
