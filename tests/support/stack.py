@@ -97,8 +97,13 @@ class Stack:
 def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     data_dir.mkdir(parents=True, exist_ok=True)
     ready_file = data_dir / "ready.json"
+    # As './scripts/serve' runs it: the venv's bin directory is not on PATH, so the
+    # supervisor must find its tools (envoy) by itself.
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != venv_bin)
     env = {
         **os.environ,
+        "PATH": path,
         "DARKROOM_DATA_DIR": str(data_dir),
         "DARKROOM_REAPER_INTERVAL_S": "0.5",
         **(extra_env or {}),
