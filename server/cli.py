@@ -179,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         # the process over instead, so the two stay apart (see the import contracts).
         os.execv(sys.executable, [sys.executable, "-m", "gateway.supervisor", *argv[1:]])
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The server logs what it does; one-shot admin commands only print their answer.
+    level = logging.INFO if args.command == "server" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         if args.command == "server":
             asyncio.run(_serve(ServerConfig()))
