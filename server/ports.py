@@ -56,6 +56,16 @@ class MediaRepo(Protocol):
     ) -> MediaPage: ...
     async def delete(self, media_id: int) -> bool: ...
     async def expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]: ...
+    async def count_since(
+        self,
+        since: datetime,
+        *,
+        user_id: int | None = None,
+        guest: bool = False,
+        ip: str | None = None,
+    ) -> int:
+        """Uploads since ``since`` by one user, by the guest key, or from one address."""
+        ...
 
 
 class AccountRepo(Protocol):

@@ -81,17 +81,27 @@ class DarkroomClient:
             await self._channel.close(grace=None)
         self._channel = self._stub = None
 
-    def _metadata(self, key: str | None) -> list[tuple[str, str]]:
-        return [] if key is None else [("x-api-key", key)]
+    def _metadata(self, key: str | None, forwarded_for: str = "") -> list[tuple[str, str]]:
+        metadata = [] if key is None else [("x-api-key", key)]
+        if forwarded_for:
+            # Where Envoy saw the request come from: flood limits count per address.
+            metadata.append(("x-forwarded-for", forwarded_for))
+        return metadata
 
-    async def _call(self, method: Any, request: Any, key: str | None) -> Any:
+    async def _call(
+        self, method: Any, request: Any, key: str | None, forwarded_for: str = ""
+    ) -> Any:
         try:
-            return await method(request, metadata=self._metadata(key), timeout=self._timeout_s)
+            return await method(
+                request, metadata=self._metadata(key, forwarded_for), timeout=self._timeout_s
+            )
         except grpc.aio.AioRpcError as error:
             raise _failure(error) from error
 
-    async def upload(self, request: media_pb2.UploadRequest, key: str) -> media_pb2.Media:
-        reply = await self._call(self._media.Upload, request, key)
+    async def upload(
+        self, request: media_pb2.UploadRequest, key: str, forwarded_for: str = ""
+    ) -> media_pb2.Media:
+        reply = await self._call(self._media.Upload, request, key, forwarded_for)
         return reply.media  # type: ignore[no-any-return]
 
     async def upload_stream(
@@ -100,6 +110,7 @@ class DarkroomClient:
         chunks: AsyncIterator[bytes],
         late_options: Callable[[], media_pb2.UploadOptions | None],
         key: str,
+        forwarded_for: str = "",
     ) -> media_pb2.Media:
         async def requests() -> AsyncIterator[media_pb2.UploadStreamRequest]:
             yield media_pb2.UploadStreamRequest(options=options)
@@ -111,7 +122,7 @@ class DarkroomClient:
 
         try:
             reply = await self._media.UploadStream(
-                requests(), metadata=self._metadata(key), timeout=self._timeout_s
+                requests(), metadata=self._metadata(key, forwarded_for), timeout=self._timeout_s
             )
         except grpc.aio.AioRpcError as error:
             raise _failure(error) from error

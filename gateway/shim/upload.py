@@ -82,6 +82,14 @@ class Params:
         return value if value in FORMATS else "json"
 
 
+def _forwarded_for(request: Request) -> str:
+    """X-Forwarded-For as Envoy set it, else the address the shim was called from."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded:
+        return forwarded
+    return request.client.host if request.client else ""
+
+
 def api_key(request: Request, params: Params) -> str:
     header = request.headers.get("x-api-key")
     # The header wins whenever it is present at all, even empty (§2.1).
@@ -237,7 +245,7 @@ class UploadHandler:
             upload = media_pb2.UploadRequest(base64="", options=options)
         else:
             upload = media_pb2.UploadRequest(text=text, options=options)
-        media = await self._client.upload(upload, key)
+        media = await self._client.upload(upload, key, _forwarded_for(request))
         return envelope.success(media, output=params.output(), imgbb=imgbb)
 
     async def _multipart(
@@ -301,7 +309,7 @@ class UploadHandler:
                     content_type=file_start.content_type,
                 )
                 media = await self._client.upload_stream(
-                    options, _spooled_chunks(spool), lambda: None, key
+                    options, _spooled_chunks(spool), lambda: None, key, _forwarded_for(request)
                 )
                 return envelope.success(media, output=params.output(), imgbb=imgbb)
             return await self._unary(request, params, key)
@@ -333,7 +341,11 @@ class UploadHandler:
         )
         feed.call = asyncio.create_task(
             self._client.upload_stream(
-                options, feed.chunks(), lambda: late_options(params, late_fields), key
+                options,
+                feed.chunks(),
+                lambda: late_options(params, late_fields),
+                key,
+                _forwarded_for(request),
             )
         )
         return feed

@@ -14,7 +14,7 @@ from server.api.convert import (
     settings_message,
 )
 from server.api.errors import grpc_errors
-from server.api.keys import api_key
+from server.api.request_meta import api_key
 from server.domain.text import format_db_datetime
 from server.ports import UserInfo
 from server.services.admin import AdminService

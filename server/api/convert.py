@@ -77,6 +77,12 @@ def settings_message(settings: UploadSettings) -> admin_pb2.Settings:
         enable_expirable_uploads=settings.enable_expirable_uploads,
         auto_delete_guest_uploads=settings.auto_delete_guest_uploads,
         upload_enabled_image_formats=settings.upload_enabled_image_formats,
+        flood_protection=settings.flood_protection,
+        flood_uploads_per_minute=settings.flood_uploads_per_minute,
+        flood_uploads_per_hour=settings.flood_uploads_per_hour,
+        flood_uploads_per_day=settings.flood_uploads_per_day,
+        flood_uploads_per_week=settings.flood_uploads_per_week,
+        flood_uploads_per_month=settings.flood_uploads_per_month,
     )
 
 

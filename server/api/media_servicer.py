@@ -10,7 +10,7 @@ import grpc
 from darkroom.v1 import media_pb2, media_pb2_grpc
 from server.api.convert import media_message, upload_options, upload_source
 from server.api.errors import grpc_errors
-from server.api.keys import api_key
+from server.api.request_meta import api_key, client_ip
 from server.domain import errors
 from server.domain.upload import FileSource, UploadOptions
 from server.services.auth import Authenticator
@@ -32,7 +32,10 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     ) -> media_pb2.UploadResponse:
         caller = await self._auth.caller(api_key(context, request.options.key))
         result = await self._ingest.upload(
-            caller, upload_source(request), upload_options(request.options)
+            caller,
+            upload_source(request),
+            upload_options(request.options),
+            client_ip=client_ip(context),
         )
         return media_pb2.UploadResponse(media=media_message(result.image))
 
@@ -67,7 +70,10 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
             return upload_options(late[0]) if late else None
 
         result = await self._ingest.upload(
-            caller, FileSource(chunks(), late_options), upload_options(first.options)
+            caller,
+            FileSource(chunks(), late_options),
+            upload_options(first.options),
+            client_ip=client_ip(context),
         )
         return media_pb2.UploadStreamResponse(media=media_message(result.image))
 

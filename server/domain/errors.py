@@ -90,6 +90,13 @@ class UrlUploadDisabled(DarkroomError):
     default_message = "URL uploading is disabled"
 
 
+class Flooding(DarkroomError):
+    reason = "FLOODING"
+    category = Category.TOO_LARGE
+    code = 130
+    default_message = "Flooding detected"
+
+
 # --- the upload source (§3) ---------------------------------------------------------------
 
 

@@ -85,6 +85,7 @@ class MediaRecord:
     user_id: int | None = None
     tags: list[str] = field(default_factory=list)
     delete_token_hash: str = ""
+    uploader_ip: str | None = None
     id: int | None = None
 
     def variant_filename(self, variant: Variant) -> str | None:

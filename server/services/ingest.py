@@ -62,6 +62,7 @@ from server.ports import (
     VideoCodec,
 )
 from server.services.expiry_policy import expiration_for
+from server.services.flood import FloodGuard
 from server.services.preflight import MediaLimits
 from server.services.present import MediaPresenter
 from server.services.secrets import Secrets
@@ -199,14 +200,21 @@ class IngestService:
         self._clock = clock
         self._limits = limits
         self._sniffer = Sniffer()
+        self._flood = FloodGuard(media)
         self._chunk_bytes = chunk_bytes
 
     async def upload(
-        self, caller: Caller, source: UploadSource | None, options: UploadOptions
+        self,
+        caller: Caller,
+        source: UploadSource | None,
+        options: UploadOptions,
+        *,
+        client_ip: str = "",
     ) -> UploadResult:
         settings = await self._settings.current()
         if not self.may_upload(caller, settings):
             raise errors.RequestDenied()
+        await self._flood.check(caller, client_ip, settings, self._clock.now())
         if source is None:
             raise errors.EmptyUploadSource()
         if isinstance(source, TextSource):
@@ -228,7 +236,7 @@ class IngestService:
             if isinstance(source, FileSource):
                 options = options.merged_with(source.late_options())
                 spool.filename = spool.filename or options.filename
-            record, token = await self._ingest(spool, caller, options, settings, session)
+            record, token = await self._ingest(spool, caller, options, settings, session, client_ip)
         image = self._presenter.image_object(record, now=self._clock.now(), delete_token=token)
         return UploadResult(record, token, image)
 
@@ -292,6 +300,7 @@ class IngestService:
         options: UploadOptions,
         settings: UploadSettings,
         session: _IngestSession,
+        client_ip: str,
     ) -> tuple[MediaRecord, str]:
         sniffed = await self._sniffer.check(spool.path, settings)
         if spool.size > settings.max_bytes(caller.is_guest):
@@ -367,6 +376,7 @@ class IngestService:
             user_id=caller.user_id,
             tags=[] if caller.is_guest else parse_tags(_clean(options.tags)),
             delete_token_hash=token_hash,
+            uploader_ip=client_ip[:45] or None,
         )
         return await session.record(self._media.add(record)), token
 

@@ -27,6 +27,13 @@ class UploadSettings:
     enable_expirable_uploads: bool = True
     auto_delete_guest_uploads: str = ""
     upload_enabled_image_formats: str = ",".join(KNOWN_FORMATS)
+    # Chevereto V4's flood defaults (installer.php), counted per key and per address.
+    flood_protection: bool = True
+    flood_uploads_per_minute: int = 50
+    flood_uploads_per_hour: int = 500
+    flood_uploads_per_day: int = 1000
+    flood_uploads_per_week: int = 5000
+    flood_uploads_per_month: int = 10000
 
     def enabled_formats(self) -> set[str]:
         formats = {f.strip() for f in self.upload_enabled_image_formats.split(",") if f.strip()}
@@ -52,6 +59,13 @@ class UploadSettings:
         return updated
 
     def validate(self) -> None:
+        flood = (
+            self.flood_uploads_per_minute, self.flood_uploads_per_hour,
+            self.flood_uploads_per_day, self.flood_uploads_per_week,
+            self.flood_uploads_per_month,
+        )  # fmt: skip
+        if any(limit < 0 for limit in flood):
+            raise InvalidArgument("Flood limits are 0 (off) or positive", field="flood")
         if self.upload_max_filesize_mb <= 0 or self.upload_max_filesize_mb_guest <= 0:
             raise InvalidArgument("Size limits must be positive", field="upload_max_filesize_mb")
         unknown = self.enabled_formats() - set(KNOWN_FORMATS) - {"jpeg"}

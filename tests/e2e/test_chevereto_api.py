@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import sqlalchemy
 
 from darkroom.v1 import media_pb2
 from tests.support import media
@@ -299,3 +300,40 @@ def test_json_is_compact_and_slashes_unescaped(stack: Stack, key: str) -> None:
         reply = http.post("/api/1/upload", data={"key": key, "source": B64})
     assert "\\/" not in reply.text and ": " not in reply.text[:40]
     assert json.loads(reply.text)["image"]["url"].startswith("http")
+
+
+def _newest_uploader_ip(stack: Stack) -> str:
+    engine = sqlalchemy.create_engine(f"sqlite:///{stack.data_dir / 'darkroom.db'}")
+    try:
+        with engine.connect() as conn:
+            query = "SELECT uploader_ip FROM media ORDER BY id DESC LIMIT 1"
+            return str(conn.execute(sqlalchemy.text(query)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_the_address_envoy_saw_is_what_counts(stack: Stack, key: str) -> None:
+    seen = []
+    for forged in ({}, {"X-Forwarded-For": "198.18.0.77"}):
+        with stack.http() as http:
+            _ok(http.post("/api/1/upload", headers={"X-API-Key": key, **forged},
+                          data={"source": B64}))  # fmt: skip
+        seen.append(_newest_uploader_ip(stack))
+    # Envoy appends the address it accepted the connection from (for loopback, its own
+    # host address); a forged header earlier in the list changes nothing.
+    assert seen[0] == seen[1] and seen[0] not in ("", "198.18.0.77")
+
+
+def test_flood_limits_answer_in_chevereto_shape(stack: Stack, key: str) -> None:
+    with stack.http() as http:
+        switch = {"flood_protection": True, "flood_uploads_per_minute": 1}
+        http.patch("/v1/settings", json=switch, headers={"X-API-Key": stack.admin_key})
+        try:
+            # Earlier tests uploaded from this address within the minute.
+            reply = http.post("/api/1/upload", data={"key": key, "source": B64})
+        finally:
+            http.patch(
+                "/v1/settings", json={"flood_protection": False},
+                headers={"X-API-Key": stack.admin_key},
+            )  # fmt: skip
+    _error(reply, 130, "Flooding detected. You can only upload 1 image per minute")

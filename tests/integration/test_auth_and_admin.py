@@ -214,3 +214,43 @@ def test_keys_and_delete_tokens_are_not_stored_in_plaintext(server: RunningServe
     assert name in stored  # the dump does hold the rows
     for secret in (key, key.split("_")[2], guest, token, server.admin_key):
         assert secret not in stored
+
+
+def test_flood_limits_count_per_key_and_per_address(fresh_server: RunningServer) -> None:
+    server = fresh_server
+    stub = server.admin_stub()
+    stub.UpdateSettings(
+        admin_pb2.UpdateSettingsRequest(
+            settings=admin_pb2.Settings(flood_protection=True, flood_uploads_per_minute=2)
+        ),
+        metadata=admin_md(server),
+    )
+    _, alice = server.new_user("alice")
+    _, bob = server.new_user("bob")
+
+    def send(key: str, address: str | None = None) -> media_pb2.Media:
+        metadata = [("x-api-key", key)]
+        if address is not None:
+            metadata.append(("x-forwarded-for", f"198.51.100.9, {address}"))
+        request = media_pb2.UploadRequest(
+            file=PHOTO, options=media_pb2.UploadOptions(filename="f.jpg")
+        )
+        return server.media_stub().Upload(request, metadata=metadata).media  # type: ignore[no-any-return]
+
+    send(alice, "203.0.113.1")
+    send(alice, "203.0.113.2")
+    message = "Flooding detected. You can only upload 2 images per minute"
+    with pytest.raises(grpc.RpcError) as by_key:
+        send(alice, "203.0.113.3")  # a fresh address does not help a busy key
+    assert chevereto_error(by_key.value) == (130, message)
+    assert by_key.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    send(bob, "203.0.113.1")  # the address has 1 upload: allowed
+    with pytest.raises(grpc.RpcError) as by_address:
+        send(bob, "203.0.113.1")  # now 2 from there, whoever's key
+    assert chevereto_error(by_address.value) == (130, message)
+    # The forwarded address counts, not the earlier entries a client could forge.
+    send(bob, "203.0.113.4")
+    # Admins are exempt.
+    for _ in range(3):
+        send(server.admin_key, "203.0.113.1")

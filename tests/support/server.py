@@ -182,6 +182,12 @@ def boot_with_admin(
     server = start_server(data_dir, database_url, extra_env)
     # The first admin can only come from the CLI; its key is the last line it prints.
     server.admin_key = server.cli("users", "create", "root", "--admin").strip().splitlines()[-1]
+    # Test clients upload far faster than Chevereto's flood defaults allow; the flood
+    # tests switch protection back on for a server of their own.
+    server.admin_stub().UpdateSettings(
+        admin_pb2.UpdateSettingsRequest(settings=admin_pb2.Settings(flood_protection=False)),
+        metadata=server.admin_metadata(),
+    )
     return server
 
 

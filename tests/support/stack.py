@@ -13,7 +13,7 @@ import grpc
 import httpx
 import psutil
 
-from darkroom.v1 import admin_pb2_grpc, media_pb2_grpc
+from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2_grpc
 from tests.support.waiting import wait_until
 
 READY_TIMEOUT_S = 90.0
@@ -128,4 +128,9 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Stac
         raise RuntimeError((data_dir / "serve.log").read_text())
     stack = Stack(process, data_dir, env, json.loads(ready_file.read_text()))
     stack.admin_key = stack.cli("users", "create", "root", "--admin").strip().splitlines()[-1]
+    # As for the server fixtures: tests and benchmarks outrun the flood defaults.
+    stack.admin_stub().UpdateSettings(
+        admin_pb2.UpdateSettingsRequest(settings=admin_pb2.Settings(flood_protection=False)),
+        metadata=stack.admin_metadata(),
+    )
     return stack

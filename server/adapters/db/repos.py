@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -125,6 +125,28 @@ class SqlMediaRepo(_Db):
             session.exec(delete(MediaTagRow).where(col(MediaTagRow.media_id) == media_id))
             result = session.exec(delete(MediaRow).where(col(MediaRow.id) == media_id))
             return bool(result.rowcount)
+
+        return await self._run(work)
+
+    async def count_since(
+        self,
+        since: datetime,
+        *,
+        user_id: int | None = None,
+        guest: bool = False,
+        ip: str | None = None,
+    ) -> int:
+        def work(session: Session) -> int:
+            query = (
+                select(func.count()).select_from(MediaRow).where(col(MediaRow.date_gmt) >= since)
+            )
+            if user_id is not None:
+                query = query.where(MediaRow.user_id == user_id)
+            if guest:
+                query = query.where(col(MediaRow.user_id).is_(None))
+            if ip is not None:
+                query = query.where(MediaRow.uploader_ip == ip)
+            return int(session.exec(query).one())
 
         return await self._run(work)
 

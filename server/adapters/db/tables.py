@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 
@@ -59,6 +59,11 @@ class VariableRow(SQLModel, table=True):
 
 class MediaRow(SQLModel, table=True):
     __tablename__ = "media"
+    # Flood limits count a key's and an address's recent uploads.
+    __table_args__ = (
+        Index("ix_media_uploader_ip_date", "uploader_ip", "date_gmt"),
+        Index("ix_media_user_date", "user_id", "date_gmt"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255)
@@ -90,6 +95,7 @@ class MediaRow(SQLModel, table=True):
     album_id: int | None = Field(default=None, foreign_key="albums.id", index=True)
     user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     delete_token_hash: str = Field(max_length=128)
+    uploader_ip: str | None = Field(default=None, max_length=45)
 
 
 class MediaTagRow(SQLModel, table=True):

@@ -1,0 +1,49 @@
+"""Flood protection: recent uploads per key and per client address (§8, §11).
+
+Chevereto counts per address only; Darkroom counts both, so neither a shared NAT nor
+one key spread over many addresses can flood. Admin keys are exempt (bulk imports).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from server.domain import errors
+from server.domain.media import Caller
+from server.ports import MediaRepo
+from server.services.settings import UploadSettings
+
+_WINDOWS = (
+    ("minute", timedelta(minutes=1), "flood_uploads_per_minute"),
+    ("hour", timedelta(hours=1), "flood_uploads_per_hour"),
+    ("day", timedelta(days=1), "flood_uploads_per_day"),
+    ("week", timedelta(weeks=1), "flood_uploads_per_week"),
+    ("month", timedelta(days=30), "flood_uploads_per_month"),
+)
+
+
+class FloodGuard:
+    def __init__(self, media: MediaRepo) -> None:
+        self._media = media
+
+    async def check(
+        self, caller: Caller, client_ip: str, settings: UploadSettings, now: datetime
+    ) -> None:
+        if not settings.flood_protection or caller.is_admin:
+            return
+        for unit, span, setting in _WINDOWS:
+            limit = int(getattr(settings, setting))
+            if limit <= 0:
+                continue
+            since = now - span
+            by_key = await self._media.count_since(
+                since, user_id=caller.user_id, guest=caller.is_guest
+            )
+            by_ip = await self._media.count_since(since, ip=client_ip) if client_ip else 0
+            if max(by_key, by_ip) >= limit:
+                noun = "image" if limit == 1 else "images"
+                raise errors.Flooding(
+                    f"Flooding detected. You can only upload {limit} {noun} per {unit}",
+                    limit=limit,
+                    per=unit,
+                )
