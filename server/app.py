@@ -101,6 +101,11 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
         max_redirects=config.url_fetch_max_redirects,
         allow_private=config.url_fetch_allow_private,
         public_base_url=config.public_base_url,
+        trusted_hosts=frozenset(
+            host.strip().lower()
+            for host in config.url_fetch_trusted_hosts.split(",")
+            if host.strip()
+        ),
     )
     limits = MediaLimits(
         max_pixels=config.max_image_pixels,

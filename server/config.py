@@ -101,6 +101,12 @@ class ServerConfig(BaseSettings):
         "tests and closed setups.",
     )
 
+    url_fetch_trusted_hosts: str = Field(
+        "",
+        description="Comma separated host names that URL sources may fetch from even on a "
+        "private network (e.g. an internal asset server). Redirects from them are re-checked.",
+    )
+
     reaper_interval_s: float = Field(30.0, description="How often expired media are deleted.")
     grpc_max_message_mb: int = Field(
         192,

@@ -105,6 +105,14 @@ class Origin:
                 origin.requests.append(self.path)
                 if self.path == "/photos/lake%20view.jpg":
                     self._send(PHOTO, "image/jpeg")
+                elif self.path == "/to-loopback-literal":
+                    # Same server, other name: only "localhost" is trusted, not 127.0.0.1.
+                    self.send_response(302)
+                    self.send_header(
+                        "Location", f"http://127.0.0.1:{origin.port}/photos/lake%20view.jpg"
+                    )
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif self.path.startswith("/hop/"):
                     left = int(self.path.rsplit("/", 1)[1])
                     target = f"/hop/{left - 1}" if left > 1 else "/photos/lake%20view.jpg"
@@ -178,6 +186,34 @@ def test_default_settings_refuse_local_targets_before_fetching(
         "Unsupported non-public IP address for upload",
     )
     assert origin.requests == []
+
+
+@pytest.fixture(scope="module")
+def trusted_localhost_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningServer]:
+    """Default policy, but 'localhost' trusted (as an internal asset server would be)."""
+    running = boot_with_admin(
+        Path(tmp_path_factory.mktemp("trusted-host")), "",
+        {"DARKROOM_URL_FETCH_TRUSTED_HOSTS": "localhost"},
+    )  # fmt: skip
+    yield running
+    running.stop()
+
+
+def test_a_redirect_to_loopback_is_refused_at_that_hop(
+    trusted_localhost_server: RunningServer, origin: Origin
+) -> None:
+    server = trusted_localhost_server
+    photo = origin.url("/photos/lake%20view.jpg", "localhost")
+    assert _upload(server, server.admin_key, url=photo).width == 640  # trusted name: fine
+    origin.requests.clear()
+    code, message = _refused(
+        server, server.admin_key, url=origin.url("/to-loopback-literal", "localhost")
+    )
+    assert (code, message) == (400, "Unsupported non-public IP address for upload")
+    # The first hop was fetched; the redirect target was refused before it was dialled.
+    assert origin.requests == ["/to-loopback-literal"]
 
 
 def test_url_scheme_must_be_http(server: RunningServer, user_key: str) -> None:

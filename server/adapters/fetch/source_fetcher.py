@@ -19,10 +19,12 @@ class SafeSourceFetcher:
         max_redirects: int,
         allow_private: bool,
         public_base_url: str,
+        trusted_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self._timeout_s = timeout_s
         self._max_redirects = max_redirects
         self._allow_private = allow_private
+        self._trusted_hosts = trusted_hosts
         own_host = urlsplit(public_base_url).hostname
         self._self_hosts = frozenset({own_host} if own_host else set())
 
@@ -34,6 +36,7 @@ class SafeSourceFetcher:
             allow_private=self._allow_private,
             # Darkroom fetching from itself would loop through its own front door.
             self_hosts=frozenset() if self._allow_private else self._self_hosts,
+            trusted_hosts=self._trusted_hosts,
         )
         try:
             result = await fetch_to_file(url, dest, policy)

@@ -97,6 +97,9 @@ class FetchPolicy:
     max_redirects: int = 3
     allow_private: bool = False  # tests and trusted setups only: permits loopback/private targets
     self_hosts: frozenset[str] = frozenset()  # hostnames that are this service itself → refused
+    # Hostnames an admin trusts on private networks (an internal asset server): only the
+    # exact name is exempt, so a redirect from it to any other private target is refused.
+    trusted_hosts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.max_bytes < 0:
@@ -346,7 +349,8 @@ async def _vet(url: str, policy: FetchPolicy, resolver: Resolver) -> tuple[_Targ
 
     dial = await _resolve_once(target, resolver)
     address = ipaddress.ip_address(dial)
-    if not policy.allow_private and not is_public_address(address):
+    trusted = target.host in {_normalize_host(h) for h in policy.trusted_hosts}
+    if not (policy.allow_private or trusted) and not is_public_address(address):
         raise UnsupportedUrl("Unsupported non-public IP address for upload", host=target.host)
     return target, dial
 
