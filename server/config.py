@@ -113,7 +113,6 @@ class ServerConfig(BaseSettings):
         description="Largest unary gRPC message (Upload): room for a base64 source of the "
         "largest upload; files of any size use UploadStream.",
     )
-    stream_chunk_kb: int = Field(256, description="Chunk size that readers stream in.")
 
     @model_validator(mode="after")
     def _fill_paths(self) -> ServerConfig:

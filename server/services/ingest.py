@@ -185,7 +185,6 @@ class IngestService:
         clock: Clock,
         video: VideoCodec,
         limits: MediaLimits,
-        chunk_bytes: int = 256 * 1024,
     ) -> None:
         self._media = media
         self._accounts = accounts
@@ -201,7 +200,6 @@ class IngestService:
         self._limits = limits
         self._sniffer = Sniffer()
         self._flood = FloodGuard(media)
-        self._chunk_bytes = chunk_bytes
 
     async def upload(
         self,
@@ -232,7 +230,7 @@ class IngestService:
 
         max_bytes = settings.max_bytes(caller.is_guest)
         async with _IngestSession(self._blobs) as session:
-            spool = await self._spool(source, options, session.workdir, max_bytes, settings, caller)
+            spool = await self._spool(source, options, session.workdir, max_bytes)
             if isinstance(source, FileSource):
                 options = options.merged_with(source.late_options())
                 spool.filename = spool.filename or options.filename
@@ -251,13 +249,7 @@ class IngestService:
     # --- getting the bytes onto local disk ------------------------------------------------
 
     async def _spool(
-        self,
-        source: UploadSource,
-        options: UploadOptions,
-        workdir: Path,
-        max_bytes: int,
-        settings: UploadSettings,
-        caller: Caller,
+        self, source: UploadSource, options: UploadOptions, workdir: Path, max_bytes: int
     ) -> Spool:
         path = workdir / "source"
         too_big = errors.FileTooBig(
