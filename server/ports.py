@@ -56,15 +56,16 @@ class MediaRepo(Protocol):
     ) -> MediaPage: ...
     async def delete(self, media_id: int) -> bool: ...
     async def expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]: ...
-    async def count_since(
+    async def counts_since(
         self,
-        since: datetime,
+        moments: Sequence[datetime],
         *,
         user_id: int | None = None,
         guest: bool = False,
         ip: str | None = None,
-    ) -> int:
-        """Uploads since ``since`` by one user, by the guest key, or from one address."""
+    ) -> list[int]:
+        """For each moment, the uploads since then by one user, by the guest key, or
+        from one address: one query for every window."""
         ...
 
 

@@ -31,16 +31,24 @@ class FloodGuard:
     ) -> None:
         if not settings.flood_protection or caller.is_admin:
             return
-        for unit, span, setting in _WINDOWS:
-            limit = int(getattr(settings, setting))
-            if limit <= 0:
-                continue
-            since = now - span
-            by_key = await self._media.count_since(
-                since, user_id=caller.user_id, guest=caller.is_guest
-            )
-            by_ip = await self._media.count_since(since, ip=client_ip) if client_ip else 0
-            if max(by_key, by_ip) >= limit:
+        windows = [
+            (unit, span, int(getattr(settings, setting)))
+            for unit, span, setting in _WINDOWS
+            if int(getattr(settings, setting)) > 0
+        ]
+        if not windows:
+            return
+        moments = [now - span for _, span, _ in windows]
+        by_key = await self._media.counts_since(
+            moments, user_id=caller.user_id, guest=caller.is_guest
+        )
+        by_ip = (
+            await self._media.counts_since(moments, ip=client_ip)
+            if client_ip
+            else [0] * len(moments)
+        )
+        for (unit, _, limit), key_count, ip_count in zip(windows, by_key, by_ip, strict=True):
+            if max(key_count, ip_count) >= limit:
                 noun = "image" if limit == 1 else "images"
                 raise errors.Flooding(
                     f"Flooding detected. You can only upload {limit} {noun} per {unit}",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine, delete, func
+from sqlalchemy import Engine, case, delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -128,25 +128,26 @@ class SqlMediaRepo(_Db):
 
         return await self._run(work)
 
-    async def count_since(
+    async def counts_since(
         self,
-        since: datetime,
+        moments: Sequence[datetime],
         *,
         user_id: int | None = None,
         guest: bool = False,
         ip: str | None = None,
-    ) -> int:
-        def work(session: Session) -> int:
-            query = (
-                select(func.count()).select_from(MediaRow).where(col(MediaRow.date_gmt) >= since)
-            )
+    ) -> list[int]:
+        def work(session: Session) -> list[int]:
+            date = col(MediaRow.date_gmt)
+            columns = [func.sum(case((date >= moment, 1), else_=0)) for moment in moments]
+            query = select(*columns).where(date >= min(moments))
             if user_id is not None:
                 query = query.where(MediaRow.user_id == user_id)
             if guest:
                 query = query.where(col(MediaRow.user_id).is_(None))
             if ip is not None:
                 query = query.where(MediaRow.uploader_ip == ip)
-            return int(session.exec(query).one())
+            row = session.execute(query).one()
+            return [int(value or 0) for value in row]
 
         return await self._run(work)
 
