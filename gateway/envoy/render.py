@@ -9,20 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from darkroom.media_types import MIME_OF_EXTENSION
+
 TEMPLATE = Path(__file__).with_name("template.yaml")
 PROTO_ROOT = Path(__file__).resolve().parents[2] / "proto"
 SERVICES = ["darkroom.v1.MediaService", "darkroom.v1.AdminService"]
-CONTENT_TYPES = {
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "webm": "video/webm",
-}
 
 
 @dataclass(frozen=True)
@@ -68,7 +59,7 @@ def render(
         descriptor=json.dumps(str(descriptor)),
         media_root=json.dumps(f"{media_root.resolve()}/images/"),
         services=json.dumps(SERVICES),
-        content_types=json.dumps(CONTENT_TYPES),
+        content_types=json.dumps(MIME_OF_EXTENSION),
         max_body_bytes=max_body_bytes,
         file_threads=file_threads,
     )

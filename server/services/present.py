@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+from darkroom.media_types import MIME_OF_EXTENSION
 from server.domain.ids import IdCodec
 from server.domain.media import MediaRecord, MediaType, Variant
 from server.domain.text import (
@@ -24,17 +25,6 @@ from server.domain.text import (
     title_truncated,
 )
 
-MIME_OF_EXTENSION = {
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "webm": "video/webm",
-}
 LOADER_MIN_BYTES = 5_000_000  # image_load_max_filesize_mb default '5'
 THUMB_DISPLAY_MIN_BYTES = 200_000
 

@@ -22,6 +22,7 @@ import pillow_heif
 from PIL import Image, ImageFile, ImageOps, ImageSequence, IptcImagePlugin, UnidentifiedImageError
 from typing_extensions import Buffer
 
+from darkroom.media_types import MIME_OF_EXTENSION
 from server.adapters.codecs.metadata_strip import strip_metadata
 from server.adapters.files import md5_of
 from server.adapters.workers import WorkerPool
@@ -47,13 +48,6 @@ _TRANSPOSE = {
     6: Image.Transpose.ROTATE_270,
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
-}
-_MIME = {
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "avif": "image/avif",
 }
 # Formats whose stored file is re-encoded on ingest, and what they become.
 _CONVERTED = {"bmp": "png", "heic": "jpeg"}
@@ -308,7 +302,7 @@ class PillowImageCodec:
         return ProcessedMedia(
             path=stored,
             extension=stored_kind,
-            mime=_MIME[stored_kind],
+            mime=MIME_OF_EXTENSION[stored_kind],
             size=stored.stat().st_size,
             width=width,
             height=height,
