@@ -60,13 +60,6 @@ class InvalidApiKey(DarkroomError):
     default_message = "Invalid API key."
 
 
-class GuestKeyNotSet(DarkroomError):
-    reason = "GUEST_KEY_NOT_SET"
-    category = Category.PRECONDITION
-    code = 0
-    default_message = "API V1 public key can't be null. Go to /dashboard and set the Guest API key."
-
-
 class RequestDenied(DarkroomError):
     reason = "REQUEST_DENIED"
     category = Category.DENIED

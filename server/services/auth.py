@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from server.domain.errors import (
-    GuestKeyNotSet,
     InvalidApiKey,
     NoKeyProvided,
     PermissionDenied,
@@ -39,9 +38,9 @@ class Authenticator:
             # Shaped like a user key: a guest-key message would only confuse.
             raise InvalidApiKey()
         guest_hash = await self._variables.get(GUEST_KEY_VARIABLE)
-        if not guest_hash:
-            raise GuestKeyNotSet()
-        if not self._secrets.matches("guest-key", key, guest_hash):
+        # With no guest key set, Chevereto answers as for any wrong key: there is
+        # nothing a client could do about a setting only an admin can change.
+        if not guest_hash or not self._secrets.matches("guest-key", key, guest_hash):
             raise InvalidApiKey()
         return Caller(CallerKind.GUEST)
 

@@ -41,10 +41,14 @@ def test_wrong_user_key(server: RunningServer, user_key: str) -> None:
 
 
 def test_guest_key_that_was_never_set(fresh_server: RunningServer) -> None:
-    assert _refusal(fresh_server, "some-public-key") == (
-        0,
-        "API V1 public key can't be null. Go to /dashboard and set the Guest API key.",
-    )
+    # Chevereto with guest keys off: the same answer as for any wrong key.
+    assert _refusal(fresh_server, "some-public-key") == (100, "Invalid API key.")
+    with pytest.raises(grpc.RpcError) as failure:
+        fresh_server.media_stub().Upload(
+            media_pb2.UploadRequest(file=PHOTO), metadata=[("x-api-key", "some-public-key")]
+        )
+    assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_info(failure.value).reason == "INVALID_API_KEY"
 
 
 def test_header_key_wins_over_the_key_field(server: RunningServer, user_key: str) -> None:
@@ -87,7 +91,7 @@ def test_guest_uploads_off_refuses_only_the_guest_key(fresh_server: RunningServe
     assert upload(server, user.api_key, PHOTO, "u.jpg").id_encoded
 
     stub.ClearGuestKey(admin_pb2.ClearGuestKeyRequest(), metadata=admin_md(server))
-    assert _refusal(server, guest.guest_key)[0] == 0
+    assert _refusal(server, guest.guest_key) == (100, "Invalid API key.")
 
 
 def test_rotate_and_revoke_keys(server: RunningServer) -> None:
@@ -182,7 +186,7 @@ def test_cli_manages_the_guest_key(fresh_server: RunningServer) -> None:
     assert _refusal(server, guest) == (100, "Invalid API key.")
     assert upload(server, "a-chosen-guest-key-0123", PHOTO, "g2.jpg").id_encoded
     server.cli("guest-key", "clear")
-    assert _refusal(server, "a-chosen-guest-key-0123")[0] == 0
+    assert _refusal(server, "a-chosen-guest-key-0123") == (100, "Invalid API key.")
 
 
 def _every_stored_value(server: RunningServer) -> str:
