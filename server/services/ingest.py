@@ -74,6 +74,7 @@ _IS_URL_SCHEMES = {
     "telnet", "mms", "rtsp", "svn", "tel", "fax", "xmpp",
 }  # fmt: skip
 _WHITESPACE = re.compile(r"\s+")
+_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _NAME_ATTEMPTS = 8
 
 
@@ -104,11 +105,29 @@ def decode_base64_strict(data: str) -> bytes:
         decoded = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise errors.InvalidBase64() from exc
-    if base64.b64encode(decoded).decode("ascii") != compact:
+    if not _is_canonical(compact, len(decoded)):
         raise errors.InvalidBase64()
     if not decoded:
         raise errors.EmptySource()
     return decoded
+
+
+def _is_canonical(compact: str, size: int) -> bool:
+    """Whether ``compact`` is exactly what b64encode gives for ``size`` bytes.
+
+    The strict decode has already refused other characters and misplaced padding,
+    so only the length, the padding count and the unused low bits of the last
+    sextet before the padding can still differ; re-encoding a payload of many
+    megabytes to learn that would cost two more copies of it.
+    """
+    padding = -size % 3
+    if len(compact) != 4 * -(-size // 3) or not compact.endswith("=" * padding):
+        return False
+    if not padding:
+        return True
+    unused_bits = 2 * padding
+    last = _B64_ALPHABET.find(compact[-padding - 1])
+    return last >= 0 and last & ((1 << unused_bits) - 1) == 0
 
 
 def _clean(text: str) -> str:
