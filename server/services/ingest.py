@@ -1,8 +1,7 @@
 """The upload pipeline: source → spool → sniff → limits → process → store → record.
 
-Everything an upload writes goes through an ``_IngestSession``: scratch files live in
-one work directory that is always removed, and stored blobs are deleted again if
-anything after them fails, so a failed upload leaves nothing behind.
+Everything an upload writes goes through an ``IngestSession``, so a failed upload
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -10,16 +9,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import re
 import secrets
-import shutil
-import tempfile
-from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,6 +57,7 @@ from server.ports import (
 )
 from server.services.expiry_policy import expiration_for
 from server.services.flood import FloodGuard
+from server.services.ingest_session import IngestSession
 from server.services.preflight import MediaLimits
 from server.services.present import MediaPresenter
 from server.services.secrets import Secrets
@@ -134,53 +129,6 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "")
 
 
-@dataclass
-class _IngestSession:
-    """Owns one upload's scratch directory and the blobs stored so far."""
-
-    blobs: BlobStore
-    workdir: Path = field(init=False)
-    stored: list[str] = field(default_factory=list)
-    _recording: asyncio.Future[MediaRecord] | None = None
-
-    async def __aenter__(self) -> _IngestSession:
-        self.workdir = Path(
-            await asyncio.to_thread(
-                tempfile.mkdtemp, prefix="upload-", dir=self.blobs.scratch_dir()
-            )
-        )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if self._recording is not None:
-                # A caller that left mid-insert must not take the files from under a row
-                # that is about to exist: wait for the insert to settle either way.
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(self._recording)
-            if exc_type is not None:
-                for key in reversed(self.stored):
-                    await self.blobs.delete(key)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, self.workdir, ignore_errors=True)
-
-    async def record(self, insert: Awaitable[MediaRecord]) -> MediaRecord:
-        """Insert the row, then keep the blobs; runs to the end even if cancelled."""
-
-        async def insert_then_keep() -> MediaRecord:
-            record = await insert
-            self.stored.clear()
-            return record
-
-        self._recording = asyncio.ensure_future(insert_then_keep())
-        return await asyncio.shield(self._recording)
-
-
 @dataclass(frozen=True)
 class UploadResult:
     record: MediaRecord
@@ -248,7 +196,7 @@ class IngestService:
             raise errors.Base64NotPosted()
 
         max_bytes = settings.max_bytes(caller.is_guest)
-        async with _IngestSession(self._blobs) as session:
+        async with IngestSession(self._blobs) as session:
             spool = await self._spool(source, options, session.workdir, max_bytes)
             if isinstance(source, FileSource):
                 options = options.merged_with(source.late_options())
@@ -310,7 +258,7 @@ class IngestService:
         caller: Caller,
         options: UploadOptions,
         settings: UploadSettings,
-        session: _IngestSession,
+        session: IngestSession,
         client_ip: str,
     ) -> tuple[MediaRecord, str]:
         sniffed = await self._sniffer.check(spool.path, settings)
@@ -393,7 +341,7 @@ class IngestService:
 
     async def _store(
         self,
-        session: _IngestSession,
+        session: IngestSession,
         processed: ProcessedMedia,
         folder: str,
         client_name: str,

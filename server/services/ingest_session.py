@@ -1,0 +1,96 @@
+"""One upload's scratch directory and the blobs it has stored so far.
+
+Scratch files live in one work directory that is always removed, and stored blobs
+are deleted again if anything before the row exists fails, so a failed upload
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from server.domain.media import MediaRecord
+from server.ports import BlobStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestSession:
+    blobs: BlobStore
+    workdir: Path = field(init=False)
+    stored: list[str] = field(default_factory=list)
+    _recording: asyncio.Future[MediaRecord] | None = None
+
+    async def __aenter__(self) -> IngestSession:
+        self.workdir = Path(
+            await asyncio.to_thread(
+                tempfile.mkdtemp, prefix="upload-", dir=self.blobs.scratch_dir()
+            )
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        interrupted: asyncio.CancelledError | None = None
+        try:
+            interrupted = await self._insert_settled(exc)
+            if exc_type is not None:
+                for key in reversed(self.stored):
+                    await self._delete(key)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, self.workdir, ignore_errors=True)
+        if interrupted is not None:
+            raise interrupted
+
+    async def record(self, insert: Awaitable[MediaRecord]) -> MediaRecord:
+        """Insert the row, then keep the blobs; runs to the end even if cancelled."""
+
+        async def insert_then_keep() -> MediaRecord:
+            record = await insert
+            self.stored.clear()
+            return record
+
+        self._recording = asyncio.ensure_future(insert_then_keep())
+        return await asyncio.shield(self._recording)
+
+    async def _insert_settled(self, exc: BaseException | None) -> asyncio.CancelledError | None:
+        """Wait until an insert in flight has ended; returns a cancellation that came meanwhile.
+
+        A caller that left mid-insert must not take the files from under a row that
+        is about to exist, so a cancellation is held back until the insert has ended
+        and the blobs' fate is known; the caller re-raises it after cleaning up.
+        """
+        recording = self._recording
+        interrupted: asyncio.CancelledError | None = None
+        if recording is None:
+            return None
+        while not recording.done():
+            try:
+                await asyncio.wait([recording])
+            except asyncio.CancelledError as cancel:
+                interrupted = cancel
+        if not recording.cancelled():
+            failure = recording.exception()
+            if failure is not None and failure is not exc:
+                # Nobody else will hear of it: the caller left before the insert failed.
+                log.warning("Recording an upload failed after its caller left", exc_info=failure)
+        return interrupted
+
+    async def _delete(self, key: str) -> None:
+        try:
+            await self.blobs.delete(key)
+        except OSError:
+            # The caller's own error matters more; the orphan is only disk space.
+            log.warning("Could not delete %s after a failed upload", key, exc_info=True)
