@@ -1,19 +1,15 @@
-"""Render Envoy's config from the one template, and build the descriptor it reads."""
+"""Render Envoy's config from the one template."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from string import Template
 
 from darkroom.media_types import MIME_OF_EXTENSION
-
-TEMPLATE = Path(__file__).with_name("template.yaml")
-PROTO_ROOT = Path(__file__).resolve().parents[2] / "proto"
-SERVICES = ["darkroom.v1.MediaService", "darkroom.v1.AdminService"]
+from gateway.envoy.descriptor import SERVICES
 
 
 @dataclass(frozen=True)
@@ -25,20 +21,9 @@ class EnvoyPorts:
     shim_port: int
 
 
-def build_descriptor(out: Path, proto_root: Path = PROTO_ROOT) -> Path:
-    """The descriptor set of darkroom.v1, with every import Envoy needs."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    protos = sorted(
-        str(p.relative_to(proto_root)) for p in (proto_root / "darkroom").rglob("*.proto")
-    )
-    subprocess.run(
-        [
-            sys.executable, "-m", "grpc_tools.protoc", f"-I{proto_root}", "--include_imports",
-            f"--descriptor_set_out={out}", *protos, "google/rpc/error_details.proto",
-        ],
-        check=True,
-    )  # fmt: skip
-    return out
+def template() -> str:
+    # Package data, so an installed wheel finds it as a source checkout does.
+    return resources.files("gateway.envoy").joinpath("template.yaml").read_text()
 
 
 def render(
@@ -46,11 +31,12 @@ def render(
     *,
     descriptor: Path,
     media_root: Path,
-    max_body_bytes: int = 128 * 1024 * 1024,
+    max_body_bytes: int,
+    idle_timeout_s: float = 65.0,
     file_threads: int = 2,
 ) -> str:
     # JSON is valid YAML flow syntax: lists and maps drop into the template as-is.
-    return Template(TEMPLATE.read_text()).substitute(
+    return Template(template()).substitute(
         listen_host=ports.listen_host,
         listen_port=ports.listen_port,
         admin_port=ports.admin_port,
@@ -61,5 +47,6 @@ def render(
         services=json.dumps(SERVICES),
         content_types=json.dumps(MIME_OF_EXTENSION),
         max_body_bytes=max_body_bytes,
+        idle_timeout=f"{idle_timeout_s:g}s",
         file_threads=file_threads,
     )

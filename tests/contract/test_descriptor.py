@@ -114,14 +114,15 @@ def test_a_service_the_descriptor_lacks_fails_validation(tmp_path: Path) -> None
 
 def test_the_generated_gateway_config_validates(tmp_path: Path) -> None:
     """The config 'darkroom serve' runs: rendered from the one template, real descriptor."""
-    from gateway.envoy.render import EnvoyPorts, build_descriptor, render
+    from gateway.envoy.descriptor import write_descriptor_set
+    from gateway.envoy.render import EnvoyPorts, render
 
-    descriptor = build_descriptor(tmp_path / "darkroom.binpb")
+    descriptor = write_descriptor_set(tmp_path / "darkroom.binpb")
     config = tmp_path / "envoy.yaml"
     media_root = tmp_path / "media # with: odd chars"
     config.write_text(
         render(EnvoyPorts("127.0.0.1", 0, 0, 50051, 8081), descriptor=descriptor,
-               media_root=media_root)
+               media_root=media_root, max_body_bytes=270 * 1024 * 1024)
     )  # fmt: skip
     result = subprocess.run(
         [_tool("envoy"), "--mode", "validate", "-c", str(config), "--disable-hot-restart"],
@@ -129,3 +130,26 @@ def test_the_generated_gateway_config_validates(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"{media_root.resolve()}/images/" in config.read_text()
+
+
+def test_the_descriptor_from_the_stubs_carries_every_http_rule_buf_builds(tmp_path: Path) -> None:
+    """An installed package builds Envoy's descriptor from its stubs, without protoc or
+    the .proto files: it must hold the same methods and HTTP mappings as the contract."""
+    from google.api import annotations_pb2
+    from google.protobuf import descriptor_pb2
+
+    from gateway.envoy.descriptor import descriptor_set
+
+    def rules(data: bytes) -> dict[str, str]:
+        found = {}
+        for file in descriptor_pb2.FileDescriptorSet.FromString(data).file:
+            for service in file.service:
+                for method in service.method:
+                    rule = method.options.Extensions[annotations_pb2.http]
+                    found[f"{file.package}.{service.name}.{method.name}"] = str(rule)
+        return found
+
+    from_stubs = rules(descriptor_set())
+    from_buf = rules(_descriptor(tmp_path).read_bytes())
+    assert from_stubs == from_buf
+    assert len(from_stubs) > 10 and all(from_stubs.values())
