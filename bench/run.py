@@ -66,7 +66,8 @@ def main() -> int:
     }
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="darkroom-bench-") as tmp:
-        stack = start_stack(Path(tmp) / "stack")
+        # P5 streams a ~1 GB video: the process ceiling must allow it (DARKROOM_MAX_UPLOAD_MB).
+        stack = start_stack(Path(tmp) / "stack", {"DARKROOM_MAX_UPLOAD_MB": "2000"})
         try:
             for bench_id, run in benchmarks.items():
                 if wanted and bench_id not in wanted:

@@ -23,8 +23,11 @@ from types import FrameType
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic import ValidationError
 
-from gateway.envoy.render import EnvoyPorts, build_descriptor, render
+from gateway.envoy.descriptor import write_descriptor_set
+from gateway.envoy.render import EnvoyPorts, render
+from server.config import ServerConfig
 
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 15.0
@@ -115,32 +118,72 @@ def _envoy_listen_port(admin: str) -> int:
     return int(statuses[0]["local_address"]["socket_address"]["port_value"])
 
 
-def serve(host: str, port: int, ready_file: Path | None) -> int:
-    data_dir = Path(os.environ.get("DARKROOM_DATA_DIR", "var")).resolve()
-    media_root = Path(os.environ.get("DARKROOM_MEDIA_ROOT", data_dir / "media")).resolve()
+def resolve_config(host: str | None, port: int | None) -> ServerConfig:
+    """The settings as the server reads them, with a free port chosen if asked for."""
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["listen_host"] = host
+    if port is not None:
+        overrides["listen_port"] = port
+    config = ServerConfig(**overrides)  # type: ignore[arg-type]
+    if config.listen_port == 0:
+        # Chosen before anything starts, so every child and every URL agrees on it.
+        overrides["listen_port"] = free_port(config.listen_host)
+        config = ServerConfig(**overrides)  # type: ignore[arg-type]
+    return config
+
+
+def server_env(config: ServerConfig, grpc_port: int) -> dict[str, str]:
+    """Every resolved setting as an explicit variable: the child cannot read it otherwise."""
+    resolved = config.model_copy(
+        update={
+            "data_dir": config.data_dir.resolve(),
+            "media_root": config.media_dir.resolve(),
+            "secret_file": config.secret_path.resolve(),
+            "grpc_host": "127.0.0.1",
+            "grpc_port": grpc_port,
+            "port_file": None,
+        }
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DARKROOM_")}
+    for name, value in resolved.model_dump(mode="json").items():
+        if value is not None:
+            env[f"DARKROOM_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    return env
+
+
+def shim_argv(config: ServerConfig, grpc_port: int, shim_port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gateway.shim",
+        "--grpc-target", f"127.0.0.1:{grpc_port}", "--port", str(shim_port),
+        "--image-route", config.image_route, "--video-route", config.video_route,
+        "--max-message-bytes", str(config.max_message_bytes),
+        "--spool-dir", str(config.spool_dir.resolve()),
+    ]  # fmt: skip
+
+
+def serve(config: ServerConfig, ready_file: Path | None) -> int:
+    data_dir = config.data_dir.resolve()
+    media_root = config.media_dir.resolve()
     run_dir = data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     media_root.joinpath("images").mkdir(parents=True, exist_ok=True)
 
-    listen_port = port or free_port(host)
-    ports = EnvoyPorts(host, listen_port, 0, free_port(), free_port())
-    public_url = os.environ.get("DARKROOM_PUBLIC_BASE_URL", f"http://{host}:{listen_port}/")
-    env = {
-        **os.environ,
-        "DARKROOM_DATA_DIR": str(data_dir),
-        "DARKROOM_MEDIA_ROOT": str(media_root),
-        "DARKROOM_PUBLIC_BASE_URL": public_url,
-        "DARKROOM_GRPC_HOST": "127.0.0.1",
-        "DARKROOM_GRPC_PORT": str(ports.grpc_port),
-        "DARKROOM_SHIM_GRPC_TARGET": f"127.0.0.1:{ports.grpc_port}",
-        "DARKROOM_SHIM_PORT": str(ports.shim_port),
-        "DARKROOM_SHIM_IMAGE_ROUTE": os.environ.get("DARKROOM_IMAGE_ROUTE", "image"),
-        "DARKROOM_SHIM_VIDEO_ROUTE": os.environ.get("DARKROOM_VIDEO_ROUTE", "clip"),
-    }
-    env.pop("DARKROOM_PORT_FILE", None)
-    descriptor = build_descriptor(run_dir / "darkroom.binpb")
-    config = run_dir / "envoy.yaml"
-    config.write_text(render(ports, descriptor=descriptor, media_root=media_root))
+    host = config.listen_host
+    ports = EnvoyPorts(host, config.listen_port, 0, free_port(), free_port())
+    public_url = config.public_base_url
+    env = server_env(config, ports.grpc_port)
+    descriptor = write_descriptor_set(run_dir / "darkroom.binpb")
+    envoy_config = run_dir / "envoy.yaml"
+    envoy_config.write_text(
+        render(
+            ports,
+            descriptor=descriptor,
+            media_root=media_root,
+            max_body_bytes=config.max_message_bytes,
+            idle_timeout_s=config.http_idle_timeout_s,
+        )
+    )
     admin_path = run_dir / "envoy-admin.address"
     admin_path.unlink(missing_ok=True)
 
@@ -155,9 +198,10 @@ def serve(host: str, port: int, ready_file: Path | None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start("grpc server", [sys.executable, "-m", "server", "server"], env)
-        stack.start("shim", [sys.executable, "-m", "gateway.shim"], env)
+        stack.start("shim", shim_argv(config, ports.grpc_port, ports.shim_port), env)
         envoy = [
-            envoy_binary(), "-c", str(config), "--disable-hot-restart", "--log-level", "warn",
+            envoy_binary(), "-c", str(envoy_config), "--disable-hot-restart",
+            "--log-level", "warn",
             # Quiet the start-up notes about work-in-progress APIs (file_server).
             "--component-log-level", "misc:error,main:error",
             "--admin-address-path", str(admin_path),
@@ -205,16 +249,18 @@ def serve(host: str, port: int, ready_file: Path | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="darkroom serve", description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("DARKROOM_LISTEN_HOST", "127.0.0.1"))
+    parser.add_argument("--host", help="address of the public port (setting listen_host)")
     parser.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("DARKROOM_LISTEN_PORT", "8080")),
-        help="the one public port (0 picks a free one)",
+        "--port", type=int, help="the one public port, 0 picks a free one (setting listen_port)"
     )
     parser.add_argument("--ready-file", type=Path, help="write the bound ports here as JSON")
     args = parser.parse_args(argv)
-    return serve(args.host, args.port, args.ready_file)
+    try:
+        config = resolve_config(args.host, args.port)
+    except ValidationError as invalid:
+        print(f"darkroom: invalid settings:\n{invalid}", file=sys.stderr)
+        return 2
+    return serve(config, args.ready_file)
 
 
 if __name__ == "__main__":

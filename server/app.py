@@ -95,7 +95,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
         thumb_height=config.thumb_height,
     )
     presenter = MediaPresenter(urls, ids)
-    settings = SettingsService(variables)
+    settings = SettingsService(variables, max_upload_mb=config.max_upload_mb)
     fetcher = SafeSourceFetcher(
         timeout_s=config.url_fetch_timeout_s,
         max_redirects=config.url_fetch_max_redirects,
@@ -178,7 +178,7 @@ class App:
 
 async def create_server(config: ServerConfig, clock: Clock | None = None) -> App:
     services = await build_services(config, clock)
-    max_message = config.grpc_max_message_mb * 1024 * 1024
+    max_message = config.max_message_bytes
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", max_message),

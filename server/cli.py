@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 
+from pydantic import ValidationError
+
 from server.app import Services, build_services, create_server
-from server.config import ServerConfig
+from server.config import ServerConfig, effective_settings
 from server.process_tuning import keep_large_buffers_out_of_the_heap
 
 
@@ -122,10 +126,29 @@ def _categories_create(args: argparse.Namespace) -> Callable[[Services], Awaitab
     return action
 
 
+def _print_config(as_json: bool) -> int:
+    try:
+        rows = effective_settings(ServerConfig())
+    except (ValidationError, OSError, ValueError) as invalid:
+        print(f"darkroom: invalid settings:\n{invalid}", file=sys.stderr)
+        return 2
+    if as_json:
+        print(json.dumps([dataclasses.asdict(r) for r in rows], default=str, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row.name} = {json.dumps(row.value, default=str)}")
+        print(f"    {row.source}; {row.description}" if row.description else f"    {row.source}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="darkroom", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("server", help="run the gRPC server alone")
+    config = commands.add_parser(
+        "config", help="print every effective setting with its source and description"
+    )
+    config.add_argument("--json", action="store_true", help="as JSON, for scripts")
     commands.add_parser(
         "serve",
         help="run the whole service: gRPC server, Chevereto shim and Envoy on one port",
@@ -179,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         # the process over instead, so the two stay apart (see the import contracts).
         os.execv(sys.executable, [sys.executable, "-m", "gateway.supervisor", *argv[1:]])
     args = _parser().parse_args(argv)
+    if args.command == "config":
+        return _print_config(as_json=args.json)
     # The server logs what it does; one-shot admin commands only print their answer.
     level = logging.INFO if args.command == "server" else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -1,15 +1,19 @@
-"""Typed settings of the server: defaults that run with no configuration at all.
+"""Typed settings of the whole service: defaults that run with no configuration at all.
 
-Sources, lowest to highest: defaults, the TOML file named by ``DARKROOM_CONFIG_FILE``,
-``DARKROOM_*`` environment variables, then explicit keyword arguments (tests).
-These are *process* settings (where things live, limits of the machine). Settings an
-admin changes at run time (guest uploads, size limits per key kind) live in the
-database and are served by ``AdminService``.
+The one source of process settings: the gRPC server reads it, and ``darkroom serve``
+reads it and hands the shim and Envoy explicit values derived from it, so no setting has
+a second spelling or a second default. Sources, lowest to highest: defaults, the TOML
+file named by ``DARKROOM_CONFIG_FILE``, ``DARKROOM_*`` environment variables, then
+explicit keyword arguments (tests). Settings an admin changes at run time (guest uploads,
+size limits per key kind) live in the database and are served by ``AdminService``; see
+docs/configuration.md.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -19,6 +23,17 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+# Room for the other fields of a form or JSON body around a base64 source.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+# gRPC lengths are signed 32-bit: a larger base64 source is refused as too big by the shim.
+MAX_GRPC_MESSAGE = 2**31 - 1
+
+
+def base64_length(size: int) -> int:
+    return 4 * ((size + 2) // 3)
 
 
 class ServerConfig(BaseSettings):
@@ -36,8 +51,25 @@ class ServerConfig(BaseSettings):
         None, description="Root of stored files (images/Y/m/d/...); default data_dir/media."
     )
     public_base_url: str = Field(
-        "http://127.0.0.1:8080/",
-        description="Base of every public URL in answers (url, url_viewer, delete_url).",
+        "",
+        description="Base of every public URL in answers (url, url_viewer, delete_url); "
+        "empty means http://listen_host:listen_port/.",
+    )
+    listen_host: str = Field("127.0.0.1", description="Address of the one public port (Envoy).")
+    listen_port: int = Field(
+        8080, description="The one public port of `darkroom serve`; 0 picks a free one."
+    )
+    http_idle_timeout_s: float = Field(
+        65.0,
+        description="Envoy closes a client connection idle this long (nginx-like; clients "
+        "such as PicGo wait for the server to close keep-alive connections).",
+    )
+    max_upload_mb: int = Field(
+        200,
+        ge=1,
+        description="Largest upload any key may make, in MB (10^6 bytes). The run-time "
+        "limits (upload_max_filesize_mb) go up to it, and every message and body limit of "
+        "the stack (gRPC, shim, Envoy) derives from it.",
     )
     grpc_host: str = Field("127.0.0.1", description="Address the gRPC server binds.")
     grpc_port: int = Field(50051, description="Port of the gRPC server; 0 picks a free one.")
@@ -63,9 +95,9 @@ class ServerConfig(BaseSettings):
     video_route: str = Field("clip", description="Viewer route of videos.")
     seo_urls: bool = Field(True, description="Put a slug of the title in url_viewer.")
 
-    thumb_width: int = 320
-    thumb_height: int = 320
-    medium_size: int = 500
+    thumb_width: int = Field(320, description="Width of the thumb variant (cropped to fill).")
+    thumb_height: int = Field(320, description="Height of the thumb variant.")
+    medium_size: int = Field(500, description="Longest side of the medium variant.")
     max_image_pixels: int = Field(
         100_000_000, description="Largest width*height accepted (checked before decoding)."
     )
@@ -94,7 +126,9 @@ class ServerConfig(BaseSettings):
     processing_timeout_s: float = Field(120.0, description="Deadline of one upload's processing.")
 
     url_fetch_timeout_s: float = Field(30.0, description="Deadline of a URL source fetch.")
-    url_fetch_max_redirects: int = 3
+    url_fetch_max_redirects: int = Field(
+        3, description="Redirects a URL source may take; each hop is checked again."
+    )
     url_fetch_allow_private: bool = Field(
         False,
         description="Allow URL sources on loopback and private networks. Unsafe: only for "
@@ -108,11 +142,6 @@ class ServerConfig(BaseSettings):
     )
 
     reaper_interval_s: float = Field(30.0, description="How often expired media are deleted.")
-    grpc_max_message_mb: int = Field(
-        192,
-        description="Largest unary gRPC message (Upload): room for a base64 source of the "
-        "largest upload; files of any size use UploadStream.",
-    )
 
     @model_validator(mode="after")
     def _fill_paths(self) -> ServerConfig:
@@ -123,6 +152,8 @@ class ServerConfig(BaseSettings):
             self.secret_file = self.data_dir / "secret.key"
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'darkroom.db').resolve()}"
+        if not self.public_base_url:
+            self.public_base_url = f"http://{self.listen_host}:{self.listen_port}/"
         if not self.public_base_url.endswith("/"):
             self.public_base_url += "/"
         return self
@@ -136,6 +167,24 @@ class ServerConfig(BaseSettings):
     def secret_path(self) -> Path:
         assert self.secret_file is not None
         return self.secret_file
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1000 * 1000  # decimal MB, as Chevereto counts
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Largest single message or buffered body any hop must carry.
+
+        Files stream in chunks at any size; only a base64 source travels whole (a unary
+        Upload, a urlencoded or JSON body, a /v1 JSON body), a third bigger than the file.
+        """
+        return min(base64_length(self.max_upload_bytes) + FORM_OVERHEAD_BYTES, MAX_GRPC_MESSAGE)
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where the shim spools what it must hold on disk (under data_dir, not /tmp)."""
+        return self.data_dir / "spool"
 
     @property
     def workers(self) -> int:
@@ -155,3 +204,44 @@ class ServerConfig(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+@dataclass(frozen=True)
+class EffectiveSetting:
+    name: str
+    value: object
+    source: str
+    description: str
+
+
+# Filled from other settings when left empty; the report says so instead of "default".
+DERIVED = {
+    "media_root": "data_dir/media",
+    "secret_file": "data_dir/secret.key",
+    "database_url": "SQLite in data_dir",
+    "public_base_url": "listen_host and listen_port",
+}
+
+
+def effective_settings(config: ServerConfig) -> list[EffectiveSetting]:
+    """Every process setting: its value, where it came from, and what it is for."""
+    config_file = os.environ.get("DARKROOM_CONFIG_FILE")
+    from_file: dict[str, object] = {}
+    if config_file:
+        with open(config_file, "rb") as handle:
+            from_file = tomllib.load(handle)
+    environment = {k.upper() for k in os.environ}
+    rows = []
+    for name, field in ServerConfig.model_fields.items():
+        variable = f"DARKROOM_{name.upper()}"
+        if variable in environment:
+            source = f"environment {variable}"
+        elif name in from_file:
+            source = f"file {config_file}"
+        elif name in DERIVED:
+            source = f"derived ({DERIVED[name]})"
+        else:
+            source = "default"
+        value = getattr(config, name)
+        rows.append(EffectiveSetting(name, value, source, field.description or ""))
+    return rows

@@ -1,4 +1,4 @@
-"""``python -m gateway.shim``: serve the shim with uvicorn on the configured port."""
+"""``python -m gateway.shim [--port N …]``: serve the shim with uvicorn (``--help`` lists all)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from gateway.shim.config import ShimConfig
 
 
 def main() -> None:
-    config = ShimConfig()
+    config = ShimConfig.from_argv()
     uvicorn.run(
         create_app(config),
         host=config.host,
         port=config.port,
         log_level="warning",
         proxy_headers=True,
-        # Envoy in front owns connection handling; keep-alive matches its pool.
+        # Envoy in front owns client connections; its pooled upstream connections to the
+        # shim may idle longer than its own client idle timeout.
         timeout_keep_alive=75,
     )
 

@@ -19,9 +19,8 @@ from gateway.shim.upload import UploadHandler
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def create_app(config: ShimConfig | None = None) -> Starlette:
-    config = config or ShimConfig()
-    client = DarkroomClient(config.grpc_target, config.call_timeout_s)
+def create_app(config: ShimConfig) -> Starlette:
+    client = DarkroomClient(config.grpc_target, config.call_timeout_s, config.max_message_bytes)
     upload = UploadHandler(client, config)
     pages = Pages(client)
 

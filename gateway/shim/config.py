@@ -1,22 +1,45 @@
-"""Settings of the Chevereto shim; the supervisor passes them as DARKROOM_SHIM_* variables."""
+"""What the shim is told at start: explicit values, not a second set of settings.
+
+``darkroom serve`` derives each from the one settings source (server/config.py) and
+passes it on the command line (``python -m gateway.shim --help``), so a setting is spelled
+and defaulted in one place only; see docs/configuration.md.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
 
 
-class ShimConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DARKROOM_SHIM_", extra="ignore")
+@dataclass(frozen=True)
+class ShimConfig:
+    grpc_target: str = "127.0.0.1:50051"
+    host: str = "127.0.0.1"
+    port: int = 8081
+    image_route: str = "image"
+    video_route: str = "clip"
+    # Largest message or buffered body: a base64 source of the largest upload.
+    max_message_bytes: int = 270 * 1024 * 1024
+    spool_dir: Path = Path("var/spool")
+    call_timeout_s: float = 600.0
+    # Form limits (multipart and urlencoded): fields other than the file.
+    max_fields: int = 64
+    max_field_bytes: int = 1024 * 1024
 
-    grpc_target: str = Field("127.0.0.1:50051", description="The Darkroom gRPC server.")
-    host: str = Field("127.0.0.1", description="Address the shim binds (behind Envoy).")
-    port: int = Field(8081, description="Port of the shim; 0 picks a free one.")
-    image_route: str = Field("image", description="Viewer route of images (as the server's).")
-    video_route: str = Field("clip", description="Viewer route of videos (as the server's).")
-    max_form_bytes: int = Field(
-        200_000_000,
-        description="Largest urlencoded or JSON body (base64 sources); files in multipart "
-        "bodies stream and are limited by the server instead.",
-    )
-    call_timeout_s: float = Field(600.0, description="Deadline of one gRPC call.")
+    @classmethod
+    def from_argv(cls, argv: list[str] | None = None) -> ShimConfig:
+        default = cls()
+        parser = argparse.ArgumentParser(
+            prog="python -m gateway.shim", description="Darkroom's Chevereto REST shim."
+        )
+        parser.add_argument("--grpc-target", default=default.grpc_target)
+        parser.add_argument("--host", default=default.host)
+        parser.add_argument("--port", type=int, default=default.port)
+        parser.add_argument("--image-route", default=default.image_route)
+        parser.add_argument("--video-route", default=default.video_route)
+        parser.add_argument("--max-message-bytes", type=int, default=default.max_message_bytes)
+        parser.add_argument("--spool-dir", type=Path, default=default.spool_dir)
+        parser.add_argument("--call-timeout-s", type=float, default=default.call_timeout_s)
+        args = parser.parse_args(argv)
+        return cls(**vars(args))

@@ -11,10 +11,6 @@ from google.rpc import error_details_pb2, status_pb2
 
 from darkroom.v1 import media_pb2, media_pb2_grpc
 
-# Files stream in chunks; only base64 and URL sources travel in one message, and a
-# base64 source of the largest upload (100 MB by default) is a third bigger.
-MAX_MESSAGE = 192 * 1024 * 1024
-
 
 @dataclass
 class CallFailed(Exception):
@@ -55,9 +51,11 @@ def _failure(error: grpc.aio.AioRpcError) -> CallFailed:
 
 
 class DarkroomClient:
-    def __init__(self, target: str, timeout_s: float) -> None:
+    def __init__(self, target: str, timeout_s: float, max_message_bytes: int) -> None:
         self._target = target
         self._timeout_s = timeout_s
+        # Files stream in chunks; only base64 and URL sources travel in one message.
+        self._max_message = max_message_bytes
         self._channel: grpc.aio.Channel | None = None
         self._stub: media_pb2_grpc.MediaServiceStub | None = None
 
@@ -69,8 +67,8 @@ class DarkroomClient:
             self._channel = grpc.aio.insecure_channel(
                 self._target,
                 options=[
-                    ("grpc.max_send_message_length", MAX_MESSAGE),
-                    ("grpc.max_receive_message_length", MAX_MESSAGE),
+                    ("grpc.max_send_message_length", self._max_message),
+                    ("grpc.max_receive_message_length", self._max_message),
                 ],
             )
             self._stub = media_pb2_grpc.MediaServiceStub(self._channel)  # type: ignore[no-untyped-call]

@@ -49,16 +49,24 @@ class UploadSettings:
     def max_mb(self, guest: bool) -> int:
         return self.upload_max_filesize_mb_guest if guest else self.upload_max_filesize_mb
 
-    def changed(self, **changes: Any) -> UploadSettings:
+    def changed(self, ceiling_mb: int, **changes: Any) -> UploadSettings:
         known = {f.name for f in dataclasses.fields(self)}
         unknown = set(changes) - known
         if unknown:
             raise InvalidArgument(f"Unknown settings: {', '.join(sorted(unknown))}")
         updated = dataclasses.replace(self, **changes)
-        updated.validate()
+        updated.validate(ceiling_mb)
         return updated
 
-    def validate(self) -> None:
+    def within(self, ceiling_mb: int) -> UploadSettings:
+        """These settings under the process ceiling, which may have been lowered since."""
+        return dataclasses.replace(
+            self,
+            upload_max_filesize_mb=min(self.upload_max_filesize_mb, ceiling_mb),
+            upload_max_filesize_mb_guest=min(self.upload_max_filesize_mb_guest, ceiling_mb),
+        )
+
+    def validate(self, ceiling_mb: int) -> None:
         flood = (
             self.flood_uploads_per_minute, self.flood_uploads_per_hour,
             self.flood_uploads_per_day, self.flood_uploads_per_week,
@@ -68,6 +76,14 @@ class UploadSettings:
             raise InvalidArgument("Flood limits are 0 (off) or positive", field="flood")
         if self.upload_max_filesize_mb <= 0 or self.upload_max_filesize_mb_guest <= 0:
             raise InvalidArgument("Size limits must be positive", field="upload_max_filesize_mb")
+        # Every transport limit of the stack is sized for the process ceiling; a run-time
+        # limit above it would fail as a transport error instead of Chevereto's answer.
+        if max(self.upload_max_filesize_mb, self.upload_max_filesize_mb_guest) > ceiling_mb:
+            raise InvalidArgument(
+                f"Size limits can be at most {ceiling_mb} MB, the process ceiling "
+                "(DARKROOM_MAX_UPLOAD_MB)",
+                field="upload_max_filesize_mb",
+            )
         unknown = self.enabled_formats() - set(KNOWN_FORMATS) - {"jpeg"}
         if unknown:
             raise InvalidArgument(
@@ -77,18 +93,19 @@ class UploadSettings:
 
 
 class SettingsService:
-    def __init__(self, variables: VariableStore) -> None:
+    def __init__(self, variables: VariableStore, max_upload_mb: int) -> None:
         self._variables = variables
+        self._ceiling_mb = max_upload_mb
 
     async def current(self) -> UploadSettings:
         raw = await self._variables.get(SETTINGS_VARIABLE)
         if raw is None:
-            return UploadSettings()
+            return UploadSettings().within(self._ceiling_mb)
         known = {f.name for f in dataclasses.fields(UploadSettings)}
         stored = {k: v for k, v in json.loads(raw).items() if k in known}
-        return UploadSettings(**stored)
+        return UploadSettings(**stored).within(self._ceiling_mb)
 
     async def update(self, **changes: Any) -> UploadSettings:
-        updated = (await self.current()).changed(**changes)
+        updated = (await self.current()).changed(self._ceiling_mb, **changes)
         await self._variables.set(SETTINGS_VARIABLE, json.dumps(dataclasses.asdict(updated)))
         return updated
