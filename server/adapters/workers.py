@@ -3,7 +3,8 @@
 Threads rather than processes: Pillow and PyAV release the GIL while they decode,
 resize and encode, so N threads keep N cores busy without pickling megabytes of
 pixels between processes. Every job has a deadline; a job past it is reported as a
-timeout to the caller. Pixel limits are checked before any decode, so the work a
+timeout to the caller at once, while its thread, which nothing can stop, keeps the
+job's slot until it ends. Pixel limits are checked before any decode, so the work a
 late job can still do in the background is bounded.
 """
 
@@ -13,7 +14,7 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from server.domain.errors import ProcessingTimeout
 
@@ -32,12 +33,26 @@ class WorkerPool:
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         call = functools.partial(fn, *args, **kwargs)
-        async with self._slots:
-            try:
-                async with asyncio.timeout(self._timeout_s):
-                    return await loop.run_in_executor(self._executor, call)
-            except TimeoutError as exc:
-                raise ProcessingTimeout(timeout_s=self._timeout_s) from exc
+        await self._slots.acquire()
+        try:
+            work = loop.run_in_executor(self._executor, call)
+        except BaseException:
+            self._slots.release()
+            raise
+        # A thread cannot be stopped, so a job past its deadline keeps its worker: the
+        # slot comes back only when the thread is done, or the next job's deadline would
+        # tick while it waits in the executor's queue behind the late one.
+        work.add_done_callback(self._release)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await asyncio.shield(work)
+        except TimeoutError as exc:
+            raise ProcessingTimeout(timeout_s=self._timeout_s) from exc
+
+    def _release(self, work: asyncio.Future[Any]) -> None:
+        if not work.cancelled():
+            work.exception()  # a late job's failure has no caller left to hear it
+        self._slots.release()
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
