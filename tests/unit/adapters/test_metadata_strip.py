@@ -1,6 +1,7 @@
 """Container-level metadata stripping: metadata gone, pixels and compressed data untouched.
 
-Real camera photos come from ``/work/shared/media`` (read-only); everything else is
+Real camera photos come from ``tests/fixtures/media`` and, when ``DARKROOM_TEST_CORPUS``
+names it, from the public corpus (see ``tests/support/media.py``); everything else is
 built with Pillow here, with the metadata Pillow can write plus blocks added by hand
 (IPTC in JPEG, XMP/plain text in GIF, AVIF ``iloc`` layouts Pillow does not produce).
 """
@@ -11,7 +12,6 @@ import io
 import struct
 import zlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +19,14 @@ from PIL import Image, ImageCms, ImageDraw, ImageSequence, PngImagePlugin
 
 from server.adapters.codecs.metadata_strip import strip_metadata
 from server.domain.errors import InvalidImage
+from tests.support import media
 
-MEDIA = Path("/work/shared/media")
-GPS_JPEGS = sorted([*MEDIA.glob("exif-samples/jpg/gps/*.jpg"), *MEDIA.glob("corpus/jpg/gps/*.jpg")])
+CORPUS_GPS = ("exif-samples/jpg/gps/*.jpg", "corpus/jpg/gps/*.jpg")
+GPS_JPEGS = [
+    media.generated("camera-gps.jpg", media.camera_gps_jpeg),
+    *media.fixtures("DSCN0010.jpg", "32-lens_data.jpeg"),
+    *media.corpus_files(*CORPUS_GPS),
+]
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 XMP = (
@@ -108,10 +113,10 @@ def assert_scan_identical(original: bytes, stripped: bytes) -> None:
     assert tail == original[sos_in : sos_in + len(tail)]
 
 
-@pytest.mark.parametrize("path", GPS_JPEGS, ids=lambda p: p.name)
-def test_jpeg_camera_gps_removed_pixels_and_scan_untouched(path: Path) -> None:
-    original = path.read_bytes()
-    with Image.open(path) as im:
+@pytest.mark.parametrize("sample", GPS_JPEGS)
+def test_jpeg_camera_gps_removed_pixels_and_scan_untouched(sample: media.Sample) -> None:
+    original = sample.read_bytes()
+    with Image.open(io.BytesIO(original)) as im:
         source_exif = im.getexif()
         assert source_exif.get_ifd(GPS_IFD), "sample must carry GPS"
         orientation = source_exif.get(ORIENTATION, 1)
@@ -131,15 +136,20 @@ def test_jpeg_camera_gps_removed_pixels_and_scan_untouched(path: Path) -> None:
     assert markers.count(0xE1) == (orientation != 1)
 
 
+@media.needs_corpus
 def test_gps_samples_are_found() -> None:
-    assert len(GPS_JPEGS) >= 9
+    assert len(media.corpus_glob(*CORPUS_GPS)) >= 9
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_jpeg_orientation_is_kept_as_the_only_tag(orientation: int) -> None:
-    path = MEDIA / f"exif-samples/jpg/orientation/landscape_{orientation}.jpg"
-    original = path.read_bytes()
-    with Image.open(path) as im:
+@pytest.mark.parametrize("source", ["generated", pytest.param("corpus", marks=media.needs_corpus)])
+def test_jpeg_orientation_is_kept_as_the_only_tag(source: str, orientation: int) -> None:
+    if source == "generated":
+        original = media.oriented_jpeg("landscape", orientation)
+    else:
+        path = f"exif-samples/jpg/orientation/landscape_{orientation}.jpg"
+        original = media.in_corpus(path).read_bytes()
+    with Image.open(io.BytesIO(original)) as im:
         assert im.getexif().get(ORIENTATION, 1) == orientation
 
     stripped = strip("jpeg", original, orientation=orientation)
@@ -177,16 +187,18 @@ def raw_maker_note(jpeg: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "name",
+    "sample",
     [
-        "exif-samples/jpg/Canon_40D.jpg",  # camera EXIF (this copy's MakerNote was already gone)
-        "corpus/jpg/tests/22-canon_tags.jpg",  # Canon maker note
-        "corpus/jpg/exif-org/nikon-e950.jpg",  # Nikon maker note
-        "corpus/jpg/hdr/iphone_hdr_YES.jpg",  # Apple maker note
+        # camera EXIF, and XMP, a comment and ICC (these copies' MakerNotes were already gone)
+        *media.fixtures("Canon_40D.jpg", "Nikon_D70.jpg"),
+        *media.fixtures("22-canon_tags.jpg"),  # Canon maker note
+        *media.fixtures("32-lens_data.jpeg"),  # Nikon maker note (8 KB, with lens data)
+        *media.corpus_files("corpus/jpg/exif-org/nikon-e950.jpg"),  # Nikon maker note
+        *media.corpus_files("corpus/jpg/hdr/iphone_hdr_YES.jpg"),  # Apple maker note
     ],
 )
-def test_jpeg_camera_exif_and_maker_notes_are_gone(name: str) -> None:
-    original = (MEDIA / name).read_bytes()
+def test_jpeg_camera_exif_and_maker_notes_are_gone(sample: media.Sample) -> None:
+    original = sample.read_bytes()
     with Image.open(io.BytesIO(original)) as im:
         make = im.getexif()[0x010F].strip("\0 ").encode()
     maker_note = raw_maker_note(original)
@@ -797,10 +809,18 @@ def test_avif_iloc_layouts(layout: dict[str, Any]) -> None:
         assert not im.getexif()
 
 
-def test_heic_from_an_iphone_keeps_its_pixels() -> None:
+@pytest.mark.parametrize(
+    "sample",
+    [
+        media.generated("IMG_0001.HEIC", media.iphone_like_heic),
+        # A real iPhone file: grid of tiles, thumbnails, depth map, XMP, ICC.
+        *media.corpus_files("exif-samples/heic/IMG_5195.HEIC"),
+    ],
+)
+def test_heic_from_an_iphone_keeps_its_pixels(sample: media.Sample) -> None:
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.register_heif_opener()
-    original = (MEDIA / "exif-samples/heic/IMG_5195.HEIC").read_bytes()
+    original = sample.read_bytes()
     with Image.open(io.BytesIO(original)) as im:
         assert im.getexif().get_ifd(GPS_IFD)
 
@@ -815,7 +835,7 @@ def test_heic_from_an_iphone_keeps_its_pixels() -> None:
 
 
 def jpeg_sample() -> bytes:
-    return (MEDIA / "exif-samples/jpg/Canon_40D.jpg").read_bytes()
+    return media.fixture("Canon_40D.jpg").read_bytes()
 
 
 SAMPLES: dict[str, Callable[[], bytes]] = {
