@@ -274,7 +274,7 @@ def test_imgbb_alias_gives_the_imgbb_envelope(stack: Stack, key: str, how: str) 
 
 def test_server_errors_keep_the_chevereto_shape(stack: Stack, key: str) -> None:
     with stack.http() as http:
-        pdf = (media.CORPUS / "small" / "pdf.pdf").read_bytes()
+        pdf = media.fixture("pdf.pdf").read_bytes()
         reply = http.post("/api/1/upload", data={"key": key}, files={"source": ("a.pdf", pdf)})
         _error(reply, 610, "Can't get target upload source info")
         reply = http.post(

@@ -1,11 +1,10 @@
-"""Real camera photos: orientation, GPS, damaged metadata, damaged pixels, bombs."""
+"""Camera photos, generated and real: orientation, GPS, damaged metadata, damaged pixels, bombs."""
 
 from __future__ import annotations
 
 import io
 import struct
 import zlib
-from pathlib import Path
 
 import grpc
 import pytest
@@ -15,14 +14,20 @@ from tests.integration.test_upload_formats import open_stored, stored_path, uplo
 from tests.support import media
 from tests.support.server import RunningServer, chevereto_error
 
-ORIENTATION = media.EXIF_SAMPLES / "jpg" / "orientation"
-GPS_PHOTOS = sorted((media.EXIF_SAMPLES / "jpg" / "gps").glob("*.jpg")) + sorted(
-    (media.CORPUS / "jpg" / "gps").glob("*.jpg")
-)
+GPS_PHOTOS = [
+    media.generated("camera-gps.jpg", media.camera_gps_jpeg),
+    *media.fixtures("DSCN0010.jpg", "32-lens_data.jpeg"),
+    *media.corpus_files("exif-samples/jpg/gps/*.jpg", "corpus/jpg/gps/*.jpg"),
+]
 DAMAGED_METADATA = [
-    media.EXIF_SAMPLES / "jpg" / "corrupted.jpg",
-    *sorted((media.EXIF_SAMPLES / "jpg" / "invalid").glob("*.jpg")),
-    *sorted((media.CORPUS / "jpg" / "invalid").glob("*.jpg")),
+    media.generated("exif-overruns-segment.jpg", media.jpeg_with_exif_overrunning_its_segment),
+    media.generated("exif-offset-past-end.jpg", media.jpeg_with_exif_offset_past_the_end),
+    *media.fixtures("image02206.jpg"),
+    *media.corpus_files(
+        "exif-samples/jpg/corrupted.jpg",
+        "exif-samples/jpg/invalid/*.jpg",
+        "corpus/jpg/invalid/*.jpg",
+    ),
 ]
 
 
@@ -31,14 +36,23 @@ def _difference(a: Image.Image, b: Image.Image) -> float:
     return float(ImageStat.Stat(diff).mean[0])
 
 
+def _orientation_set(source: str, shape: str) -> dict[int, media.Sample]:
+    """The same scene stored eight ways, one per EXIF orientation."""
+    if source == "generated":
+        return {n: media.oriented(shape, n) for n in range(1, 9)}
+    return {
+        n: media.in_corpus(f"exif-samples/jpg/orientation/{shape}_{n}.jpg") for n in range(1, 9)
+    }
+
+
 @pytest.mark.parametrize("shape", ["landscape", "portrait"])
+@pytest.mark.parametrize("source", ["generated", pytest.param("corpus", marks=media.needs_corpus)])
 def test_every_exif_orientation_gives_upright_derivatives_and_displayed_size(
-    server: RunningServer, user_key: str, shape: str
+    server: RunningServer, user_key: str, source: str, shape: str
 ) -> None:
     results = {}
-    for n in range(1, 9):
-        path = ORIENTATION / f"{shape}_{n}.jpg"
-        results[n] = upload(server, user_key, path.read_bytes(), path.name)
+    for n, sample in _orientation_set(source, shape).items():
+        results[n] = upload(server, user_key, sample.read_bytes(), sample.name)
 
     reference = results[1]
     assert (reference.width > reference.height) == (shape == "landscape")
@@ -68,14 +82,14 @@ def test_every_exif_orientation_gives_upright_derivatives_and_displayed_size(
             assert exif.get(0x0112, 1) == n
 
 
-@pytest.mark.parametrize("path", GPS_PHOTOS, ids=lambda p: p.name)
+@pytest.mark.parametrize("sample", GPS_PHOTOS)
 def test_gps_and_camera_metadata_never_reach_a_stored_file(
-    server: RunningServer, user_key: str, path: Path
+    server: RunningServer, user_key: str, sample: media.Sample
 ) -> None:
-    original = path.read_bytes()
+    original = sample.read_bytes()
     with Image.open(io.BytesIO(original)) as before:
         assert before.getexif().get_ifd(0x8825), "sample should carry GPS"
-    m = upload(server, user_key, original, path.name)
+    m = upload(server, user_key, original, sample.name)
     for url in (m.url, m.thumb.url, m.medium.url):
         if not url:
             continue
@@ -91,11 +105,11 @@ def test_gps_and_camera_metadata_never_reach_a_stored_file(
         assert a.tobytes() == b.tobytes()
 
 
-@pytest.mark.parametrize("path", DAMAGED_METADATA, ids=lambda p: p.name)
+@pytest.mark.parametrize("sample", DAMAGED_METADATA)
 def test_photos_with_damaged_metadata_are_kept_without_it(
-    server: RunningServer, user_key: str, path: Path
+    server: RunningServer, user_key: str, sample: media.Sample
 ) -> None:
-    m = upload(server, user_key, path.read_bytes(), path.name)
+    m = upload(server, user_key, sample.read_bytes(), sample.name)
     with open_stored(server, m.url) as stored:
         stored.load()
         assert set(stored.getexif()) <= {0x0112}

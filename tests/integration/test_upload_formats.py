@@ -142,10 +142,19 @@ def test_avif_is_stored_as_avif(server: RunningServer, user_key: str) -> None:
         assert thumb.format == "AVIF" and thumb.size == (320, 320)
 
 
-def test_heic_is_converted_to_jpeg(server: RunningServer, user_key: str) -> None:
-    data = (media.EXIF_SAMPLES / "heic" / "IMG_5195.HEIC").read_bytes()
-    m = upload(server, user_key, data, "IMG_5195.HEIC")
-    assert (m.extension, m.mime, m.name) == ("jpeg", "image/jpeg", "IMG_5195")
+@pytest.mark.parametrize(
+    "sample",
+    [
+        media.generated("IMG_0001.HEIC", media.iphone_like_heic),
+        *media.corpus_files("exif-samples/heic/IMG_5195.HEIC"),
+    ],
+)
+def test_heic_is_converted_to_jpeg(
+    server: RunningServer, user_key: str, sample: media.Sample
+) -> None:
+    data = sample.read_bytes()
+    m = upload(server, user_key, data, sample.name)
+    assert (m.extension, m.mime, m.name) == ("jpeg", "image/jpeg", Path(sample.name).stem)
     with open_stored(server, m.url) as stored:
         assert stored.format == "JPEG"
         assert stored.size == (m.width, m.height)
@@ -169,22 +178,25 @@ def test_declared_name_and_type_never_decide_the_format(
     assert (m.extension, m.mime, m.filename) == ("png", "image/png", "actually.png")
 
 
+NOT_AN_IMAGE = (610, "Can't get target upload source info")
+NOT_ACCEPTED = (613, "Unavailable image format")
+
+
 @pytest.mark.parametrize(
-    ("path", "code", "message"),
+    ("sample", "code", "message"),
     [
-        ("corpus/small/pdf.pdf", 610, "Can't get target upload source info"),
-        ("corpus/small/zip.zip", 610, "Can't get target upload source info"),
-        ("corpus/small/svg.svg", 610, "Can't get target upload source info"),
-        ("exif-samples/tiff/Arbitro.tiff", 613, "Unavailable image format"),
-        ("corpus/small/ico.ico", 613, "Unavailable image format"),
+        *media.with_values(media.fixtures("pdf.pdf", "zip.zip", "svg.svg"), *NOT_AN_IMAGE),
+        *media.with_values(media.fixtures("tiff.tif", "ico.ico"), *NOT_ACCEPTED),
+        *media.with_values([media.generated("scan.tiff", media.tiff_photo)], *NOT_ACCEPTED),
+        *media.with_values(media.corpus_files("exif-samples/tiff/Arbitro.tiff"), *NOT_ACCEPTED),
     ],
 )
 def test_files_that_are_not_accepted_images_are_refused(
-    server: RunningServer, user_key: str, path: str, code: int, message: str
+    server: RunningServer, user_key: str, sample: media.Sample, code: int, message: str
 ) -> None:
     before = server.stored_files()
     with pytest.raises(grpc.RpcError) as failure:
-        upload(server, user_key, (media.SHARED_MEDIA / path).read_bytes(), Path(path).name)
+        upload(server, user_key, sample.read_bytes(), sample.name)
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert chevereto_error(failure.value) == (code, message)
     assert server.stored_files() == before

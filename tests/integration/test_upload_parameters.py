@@ -54,7 +54,7 @@ def test_description_parameter_else_exif_image_description(
 ) -> None:
     m = upload(server, user_key, PHOTO, "a.jpg", description="by the lake")
     assert m.description == "by the lake"
-    sample = media.EXIF_SAMPLES / "jpg" / "long_description.jpg"
+    sample = media.fixture("long_description.jpg")
     m = upload(server, user_key, sample.read_bytes(), sample.name)
     assert m.description.startswith("Operation Mountain Viper put the soldiers")
     plain = upload(server, user_key, PHOTO, "b.jpg")
@@ -175,7 +175,7 @@ def test_nsfw_flag(server: RunningServer, user_key: str) -> None:
 
 
 def test_use_file_date_is_for_admins_only(server: RunningServer, user_key: str) -> None:
-    sample = (media.EXIF_SAMPLES / "jpg" / "Canon_40D.jpg").read_bytes()
+    sample = media.fixture("Canon_40D.jpg").read_bytes()
     by_admin = upload(server, server.admin_key, sample, "c40d.jpg", use_file_date=True)
     assert by_admin.date_gmt == "2008-05-30 15:56:01"
     assert "/images/2008/05/30/" in by_admin.url

@@ -35,15 +35,6 @@ CORPUS_REASON = (
     "(see tests/fixtures/media/README.md)"
 )
 
-# Until the tests move to the sources above: the old fixed location of real photos.
-SHARED_MEDIA = Path(
-    os.environ.get(
-        "DARKROOM_SHARED_MEDIA", Path(__file__).resolve().parents[3] / "shared" / "media"
-    )
-)
-EXIF_SAMPLES = SHARED_MEDIA / "exif-samples"
-CORPUS = SHARED_MEDIA / "corpus"
-
 ORIENTATION = 0x0112
 EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
