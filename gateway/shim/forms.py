@@ -10,11 +10,45 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, QuerystringParser, parse_options_header
 
 SOURCE_FIELDS = ("source", "image")
+
+
+@dataclass(frozen=True)
+class FormLimits:
+    """Bounds on what a form may make the shim hold before the server has seen it.
+
+    A ``source``/``image`` text field may carry a base64 file (up to ``max_source_bytes``);
+    every other Chevereto parameter is short, so ``max_field_bytes`` each. The count and
+    the total are bounded too, so many fields cannot add up to what one may not be.
+    """
+
+    max_fields: int
+    max_field_bytes: int
+    max_source_bytes: int
+
+    def field_cap(self, name: str) -> int:
+        return self.max_source_bytes if name in SOURCE_FIELDS else self.max_field_bytes
+
+
+class _FieldBudget:
+    def __init__(self, limits: FormLimits) -> None:
+        self.limits = limits
+        self._fields = 0
+        self._total = 0
+
+    def start(self) -> None:
+        self._fields += 1
+        if self._fields > self.limits.max_fields:
+            raise FormTooLarge(f"more than {self.limits.max_fields} fields")
+
+    def add(self, name: str, size_now: int, added: int) -> None:
+        self._total += added
+        if size_now > self.limits.field_cap(name) or self._total > self.limits.max_source_bytes:
+            raise FormTooLarge(name)
 
 
 @dataclass(frozen=True)
@@ -59,9 +93,9 @@ class _Part:
 class _MultipartEvents:
     """Callbacks of one multipart body, turned into a list of events."""
 
-    def __init__(self, boundary: bytes, max_field_bytes: int) -> None:
+    def __init__(self, boundary: bytes, limits: FormLimits) -> None:
         self.events: list[FormEvent] = []
-        self._max_field_bytes = max_field_bytes
+        self._budget = _FieldBudget(limits)
         self._part = _Part()
         self._header_name = bytearray()
         self._header_value = bytearray()
@@ -107,6 +141,8 @@ class _MultipartEvents:
             part.is_source_file = True
             content_type = part.headers.get("content-type", "application/octet-stream")
             self.events.append(FileStart(part.name, part.filename, content_type))
+        elif part.filename is None:
+            self._budget.start()
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         part = self._part
@@ -114,8 +150,7 @@ class _MultipartEvents:
             self.events.append(FileData(bytes(data[start:end])))
         elif part.filename is None:
             part.value += data[start:end]
-            if len(part.value) > self._max_field_bytes:
-                raise FormTooLarge(part.name)
+            self._budget.add(part.name, len(part.value), end - start)
         # Other file parts are not Chevereto parameters: their bytes are dropped.
 
     def _part_end(self) -> None:
@@ -127,9 +162,9 @@ class _MultipartEvents:
 
 
 async def multipart_events(
-    body: AsyncIterator[bytes], boundary: bytes, max_field_bytes: int
+    body: AsyncIterator[bytes], boundary: bytes, limits: FormLimits
 ) -> AsyncIterator[FormEvent]:
-    parsed = _MultipartEvents(boundary, max_field_bytes)
+    parsed = _MultipartEvents(boundary, limits)
     async for chunk in body:
         parsed.parser.write(chunk)
         for event in parsed.events:
@@ -147,20 +182,86 @@ def boundary_of(content_type: str) -> bytes | None:
     return params.get(b"boundary") or None
 
 
-async def read_small_body(body: AsyncIterator[bytes], limit: int) -> bytes:
+async def read_small_body(body: AsyncIterator[bytes], limit: int) -> bytearray:
+    # One buffer, handed on as is: json.loads reads a bytearray without a bytes copy.
     data = bytearray()
     async for chunk in body:
         data += chunk
         if len(data) > limit:
             raise FormTooLarge("body")
-    return bytes(data)
+    return data
 
 
-def urlencoded_fields(body: bytes) -> dict[str, str]:
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+class _Unquoter:
+    """Percent-decodes a field as its pieces arrive, so only the decoded bytes are kept."""
+
+    def __init__(self) -> None:
+        self.decoded = bytearray()
+        self._carry = b""
+
+    def feed(self, data: bytes) -> None:
+        data = self._carry + data
+        # An escape cut by the chunk boundary ("%" or "%4") waits for the next piece.
+        cut = data.rfind(b"%", max(0, len(data) - 2))
+        cut = len(data) if cut == -1 else cut
+        self._carry = data[cut:]
+        self.decoded += unquote_to_bytes(data[:cut].replace(b"+", b" "))
+
+    def text(self) -> str:
+        self.decoded += unquote_to_bytes(self._carry.replace(b"+", b" "))
+        self._carry = b""
+        return self.decoded.decode("utf-8", "replace")
 
 
-def json_fields(body: bytes) -> dict[str, str]:
+async def urlencoded_fields(body: AsyncIterator[bytes], limits: FormLimits) -> dict[str, str]:
+    """An urlencoded body parsed as it arrives: only the decoded fields are kept.
+
+    Decoded as PHP does: '+' is a space, %XX escapes are bytes of UTF-8 (invalid
+    sequences replaced), and a name without '=' has an empty value.
+    """
+    budget = _FieldBudget(limits)
+    fields: dict[str, str] = {}
+    current = {"name": _Unquoter(), "value": _Unquoter()}
+    names: list[str] = [""]
+
+    def on_field_start() -> None:
+        current["name"], current["value"] = _Unquoter(), _Unquoter()
+        budget.start()
+
+    def on_field_name(data: bytes, start: int, end: int) -> None:
+        name = current["name"]
+        name.feed(data[start:end])
+        budget.add("", len(name.decoded), end - start)
+
+    def on_field_data(data: bytes, start: int, end: int) -> None:
+        if not current["value"].decoded:
+            names[0] = current["name"].text()
+        value = current["value"]
+        value.feed(data[start:end])
+        budget.add(names[0], len(value.decoded), end - start)
+
+    def on_field_end() -> None:
+        name = names[0] if current["value"].decoded else current["name"].text()
+        if name:
+            fields[name] = current["value"].text()
+        current["value"] = _Unquoter()  # the value now lives only in fields
+        names[0] = ""
+
+    parser = QuerystringParser(
+        callbacks={
+            "on_field_start": on_field_start,
+            "on_field_name": on_field_name,
+            "on_field_data": on_field_data,
+            "on_field_end": on_field_end,
+        }
+    )
+    async for chunk in body:
+        parser.write(chunk)
+    parser.finalize()
+    return fields
+
+
+def json_fields(body: bytearray) -> dict[str, str]:
     """A JSON object's members as form values (PHP would see strings)."""
     try:
         document = json.loads(body or b"{}")

@@ -8,7 +8,6 @@ carry the exact Chevereto code and message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import tempfile
 from collections.abc import AsyncIterator, Mapping
@@ -28,6 +27,7 @@ from gateway.shim.forms import (
     FileData,
     FileEnd,
     FileStart,
+    FormLimits,
     FormTooLarge,
     boundary_of,
     json_fields,
@@ -170,6 +170,12 @@ class UploadHandler:
     def __init__(self, client: DarkroomClient, config: ShimConfig) -> None:
         self._client = client
         self._config = config
+        self._limits = FormLimits(
+            max_fields=config.max_fields,
+            max_field_bytes=config.max_field_bytes,
+            max_source_bytes=config.max_message_bytes,
+        )
+        config.spool_dir.mkdir(parents=True, exist_ok=True)
 
     async def handle(self, request: Request) -> Response:
         params = Params(query=dict(parse_qsl(request.url.query, keep_blank_values=True)))
@@ -226,11 +232,11 @@ class UploadHandler:
     async def _read_fields(self, request: Request, params: Params) -> None:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/x-www-form-urlencoded":
-            body = await read_small_body(request.stream(), self._config.max_form_bytes)
-            params.body = await asyncio.to_thread(urlencoded_fields, body)
+            params.body = await urlencoded_fields(request.stream(), self._limits)
         elif content_type == "application/json" or content_type.endswith("+json"):
-            body = await read_small_body(request.stream(), self._config.max_form_bytes)
+            body = await read_small_body(request.stream(), self._config.max_message_bytes)
             params.body = await asyncio.to_thread(json_fields, body)
+            del body  # before the source is copied into a message
 
     async def _unary(self, request: Request, params: Params, key: str) -> Response:
         # Chevereto switches to the ImgBB envelope whenever `image` is sent at all.
@@ -258,7 +264,7 @@ class UploadHandler:
         file_complete = False
         late_fields: dict[str, str] = {}
         try:
-            events = multipart_events(request.stream(), boundary, self._config.max_form_bytes)
+            events = multipart_events(request.stream(), boundary, self._limits)
             async for event in events:
                 if isinstance(event, FieldEvent):
                     (late_fields if file_start else params.body)[event.name] = event.value
@@ -273,14 +279,15 @@ class UploadHandler:
                     else:
                         # The key may still come after the file: keep the bytes on disk,
                         # never in memory, until the form is complete.
-                        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
+                        # Under the data directory: /tmp is often a small tmpfs.
+                        spool = tempfile.TemporaryFile(dir=self._config.spool_dir)  # noqa: SIM115
                 elif isinstance(event, FileData):
                     if feed is not None:
                         if not await feed.feed(event.data):
                             break  # the server refused: answer now, stop reading
                     elif spool is not None:
                         spooled += len(event.data)
-                        if spooled > self._config.max_form_bytes:
+                        if spooled > self._config.max_message_bytes:
                             raise FormTooLarge("source")
                         await asyncio.to_thread(spool.write, event.data)
                 elif isinstance(event, FileEnd):
@@ -319,8 +326,11 @@ class UploadHandler:
             if feed is not None and feed.call is not None and not feed.call.done():
                 # The request ended without a complete file: the server drops the upload.
                 feed.call.cancel()
-                with contextlib.suppress(BaseException):
-                    await feed.call
+                # Wait for it without taking on its CancelledError; a cancellation of
+                # this request itself still propagates out of wait().
+                await asyncio.wait([feed.call])
+                if not feed.call.cancelled():
+                    feed.call.exception()  # retrieved: its failure is already answered
             if spool is not None:
                 spool.close()
 
