@@ -27,7 +27,8 @@ So this module does the whole dance itself with ``asyncio`` streams and ``ssl``:
 * follow 301/302/303/307/308 up to ``max_redirects``, re-running every check on
   each ``Location``;
 * stream the body into the caller's file, counting bytes and hanging up the
-  moment the cap would be exceeded;
+  moment the cap would be exceeded; the writes happen in a worker thread, in
+  batches, so a slow disk never stalls the event loop;
 * run everything under one deadline (``asyncio.timeout``).
 
 Proxy environment variables are ignored on purpose: a proxy would dial on our
@@ -67,7 +68,10 @@ MAX_HEADER_BYTES = 64 * 1024
 """Cap on one response head (status line + header lines + blank line)."""
 
 READ_CHUNK = 64 * 1024
-"""Largest piece read from the socket (and written to ``dest``) at a time."""
+"""Largest piece read from the socket at a time."""
+
+WRITE_BATCH = 1024 * 1024
+"""How much of the body is gathered before one write to ``dest``, off the event loop."""
 
 MAX_INTERIM_RESPONSES = 10
 """How many 1xx heads (e.g. 103 Early Hints) we skip before giving up."""
@@ -423,24 +427,42 @@ class _DestWriteFailed(Exception):
 
 
 class _Sink:
-    """Writes body bytes to ``dest``, refusing any piece that would pass the cap."""
+    """Writes body bytes to ``dest``, refusing any piece that would pass the cap.
+
+    ``dest`` is a file on disk, and a slow or stalled disk must not stall the event
+    loop: pieces are gathered up to ``WRITE_BATCH`` and each batch is written from a
+    worker thread, so the loop pays one thread hop per batch, not per socket read.
+    """
 
     def __init__(self, dest: BinaryIO, max_bytes: int) -> None:
         self._dest = dest
         self._max_bytes = max_bytes
+        self._batch: list[bytes] = []
+        self._batched = 0
         self.size = 0
 
     def check(self, more: int) -> None:
         if self.size + more > self._max_bytes:
             raise FileTooBig(max_bytes=self._max_bytes)
 
-    def write(self, data: bytes) -> None:
+    async def write(self, data: bytes) -> None:
         self.check(len(data))
+        self._batch.append(data)
+        self._batched += len(data)
+        self.size += len(data)
+        if self._batched >= WRITE_BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._batch:
+            return
+        data = b"".join(self._batch)
+        self._batch.clear()
+        self._batched = 0
         try:
-            self._dest.write(data)
+            await asyncio.to_thread(self._dest.write, data)
         except OSError as exc:  # disk full etc.: the caller's storage, not the remote's fault
             raise _DestWriteFailed(exc) from exc
-        self.size += len(data)
 
 
 async def _copy_exactly(reader: asyncio.StreamReader, sink: _Sink, length: int) -> None:
@@ -451,7 +473,7 @@ async def _copy_exactly(reader: asyncio.StreamReader, sink: _Sink, length: int) 
             raise UrlFetchFailed(
                 "Connection closed by the upload source before the whole body arrived"
             )
-        sink.write(data)
+        await sink.write(data)
         length -= len(data)
 
 
@@ -471,7 +493,7 @@ async def _copy_chunked(reader: asyncio.StreamReader, sink: _Sink) -> None:
 
 async def _copy_until_close(reader: asyncio.StreamReader, sink: _Sink) -> None:
     while data := await reader.read(READ_CHUNK):
-        sink.write(data)
+        await sink.write(data)
 
 
 def _content_length(head: _Head) -> int | None:
@@ -558,6 +580,7 @@ async def _exchange(target: _Target, dial: str, sink: _Sink) -> tuple[int, _Head
             raise _malformed("too many interim responses")
         if 200 <= head.status < 300:
             await _copy_body(head, reader, sink)
+            await sink.flush()
         return head.status, head
     except TimeoutError:
         raise
