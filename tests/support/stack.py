@@ -94,7 +94,15 @@ class Stack:
         return code
 
 
-def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+def start_stack(
+    data_dir: Path, extra_env: dict[str, str] | None = None, *, data_dir_from_env: bool = True
+) -> Stack:
+    """``darkroom serve --port 0`` with its data in ``data_dir``.
+
+    With ``data_dir_from_env=False`` the data directory must come from the settings
+    themselves (a DARKROOM_CONFIG_FILE in ``extra_env``); ``data_dir`` then only holds
+    the ready file and the log.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     ready_file = data_dir / "ready.json"
     # As './scripts/serve' runs it: the venv's bin directory is not on PATH, so the
@@ -104,10 +112,11 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Stac
     env = {
         **os.environ,
         "PATH": path,
-        "DARKROOM_DATA_DIR": str(data_dir),
         "DARKROOM_REAPER_INTERVAL_S": "0.5",
         **(extra_env or {}),
     }
+    if data_dir_from_env:
+        env["DARKROOM_DATA_DIR"] = str(data_dir)
     log = open(data_dir / "serve.log", "wb")  # noqa: SIM115 - the child owns it
     process = subprocess.Popen(
         [sys.executable, "-m", "server", "serve", "--port", "0", "--ready-file", str(ready_file)],
