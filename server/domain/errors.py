@@ -43,7 +43,7 @@ class DarkroomError(Exception):
         super().__init__(self.message)
 
 
-# --- authentication and authorization (chevereto-api.md §2, §6.2) -----------------------
+# --- authentication and authorization (docs/chevereto-compatibility.md §2, §6.2) -----------------------
 
 
 class NoKeyProvided(DarkroomError):

@@ -1,4 +1,4 @@
-"""Chevereto's public ID codec (chevereto-api.md §5.4).
+"""Chevereto's public ID codec (docs/chevereto-compatibility.md §5.4).
 
 Image and album ids travel as short base-62 strings whose digit alphabet is a
 permutation derived from the install's ``crypt_salt``.  The salt and the

@@ -1,6 +1,6 @@
 """Chevereto's text rules: stored names, titles, slugs, tags and display strings.
 
-Each function reproduces one PHP helper named in chevereto-api.md so that the
+Each function reproduces one PHP helper named in docs/chevereto-compatibility.md so that the
 strings a client sees match Chevereto's.  PHP runs its regular expressions
 without the ``/u`` flag, so ``\\s`` and ``\\w`` mean ASCII classes there; the
 patterns below use ``re.ASCII`` for the same reason.

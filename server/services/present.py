@@ -1,4 +1,4 @@
-"""A stored media record as Chevereto's ``image`` object (chevereto-api.md §5.2).
+"""A stored media record as Chevereto's ``image`` object (docs/chevereto-compatibility.md §5.2).
 
 The answer is a plain dict with Chevereto's field names and JSON types; ``None``
 means JSON null. The gRPC layer copies it into the ``Media`` message field for field.

@@ -1,7 +1,7 @@
 """Settings an admin changes at run time; persisted as one JSON variable.
 
 Defaults follow a fresh Chevereto V4 install, with Darkroom's decisions
-(chevereto-api.md §11): URL uploads on for every key, HEIC accepted.
+(docs/chevereto-compatibility.md §11): URL uploads on for every key, HEIC accepted.
 """
 
 from __future__ import annotations

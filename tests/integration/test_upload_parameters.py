@@ -1,4 +1,4 @@
-"""Every upload parameter of Chevereto's API (chevereto-api.md §4, with the §11 decisions)."""
+"""Every upload parameter of Chevereto's API (docs/chevereto-compatibility.md §4, with the §11 decisions)."""
 
 from __future__ import annotations
 

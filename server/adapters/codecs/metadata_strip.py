@@ -1,6 +1,6 @@
 """Lossless, container-level metadata removal for stored originals.
 
-Product rule (chevereto-api.md §11, "Metadata"): the stored original is never
+Product rule (docs/chevereto-compatibility.md §11, "Metadata"): the stored original is never
 re-encoded just to strip metadata.  Instead the container is rewritten: blocks
 that carry EXIF (GPS, maker notes, thumbnails), XMP, IPTC or free-text comments
 are dropped, and everything that affects how pixels decode -- compressed data,

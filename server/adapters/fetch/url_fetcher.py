@@ -1,4 +1,4 @@
-"""SSRF-safe fetcher for URL upload sources (chevereto-api.md §3.2, §11).
+"""SSRF-safe fetcher for URL upload sources (docs/chevereto-compatibility.md §3.2, §11).
 
 Why a hand-rolled HTTP/1.1 client instead of httpx or aiohttp
 --------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The ``expiration`` parameter (chevereto-api.md §4, §10 item 9)."""
+"""The ``expiration`` parameter (docs/chevereto-compatibility.md §4, §10 item 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Chevereto ID codec (chevereto-api.md §5.4)."""
+"""Chevereto ID codec (docs/chevereto-compatibility.md §5.4)."""
 
 from __future__ import annotations
 

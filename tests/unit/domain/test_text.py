@@ -1,4 +1,4 @@
-"""Chevereto text rules (chevereto-api.md §4, §5.2, §5.3)."""
+"""Chevereto text rules (docs/chevereto-compatibility.md §4, §5.2, §5.3)."""
 
 from __future__ import annotations
 

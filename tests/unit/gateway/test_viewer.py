@@ -177,7 +177,7 @@ def image_object(**changes: Any) -> dict[str, Any]:
 
 
 def video_object(**changes: Any) -> dict[str, Any]:
-    """The example object at the end of seed-chevereto-api-v1.1.txt (trimmed)."""
+    """The example image object of Chevereto's API v1.1 documentation (trimmed)."""
     video: dict[str, Any] = {
         "name": "Badgers-animated-music-video",
         "extension": "mp4",
