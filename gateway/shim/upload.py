@@ -1,4 +1,6 @@
-"""``/api/1/upload``: one Chevereto request in, one gRPC upload out (docs/chevereto-compatibility.md §1-§7).
+"""``/api/1/upload``: one Chevereto request in, one gRPC upload out.
+
+The request and answer shapes are docs/chevereto-compatibility.md §1-§7.
 
 The checks that depend only on the HTTP request (path, missing key, output format)
 happen here, in Chevereto's order; everything else is the server's, whose errors

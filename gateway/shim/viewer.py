@@ -1,7 +1,8 @@
 """HTML for the public viewer pages (``/image/...``, ``/clip/...``), the 404 page and the home page.
 
-Pure functions: a Chevereto ``image`` object (docs/chevereto-compatibility.md §5.2) in, a complete HTML5 document
-out. No I/O and no framework imports, so the shim decides status codes and headers.
+Pure functions: a Chevereto ``image`` object (docs/chevereto-compatibility.md §5.2) in, a
+complete HTML5 document out. No I/O and no framework imports, so the shim decides status
+codes and headers.
 
 Every value taken from ``image`` is escaped, and every URL that lands in ``href``/``src``/``poster``
 must be http(s) or root-relative; anything else becomes ``"#"``. The pages carry one inline

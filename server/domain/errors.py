@@ -43,7 +43,7 @@ class DarkroomError(Exception):
         super().__init__(self.message)
 
 
-# --- authentication and authorization (docs/chevereto-compatibility.md §2, §6.2) -----------------------
+# --- authentication and authorization (docs/chevereto-compatibility.md §2, §6.2) -------
 
 
 class NoKeyProvided(DarkroomError):
@@ -172,12 +172,6 @@ class DisabledFormat(DarkroomError):
     default_message = "Disabled image format"
 
 
-class InvalidMimetype(DarkroomError):
-    reason = "INVALID_MIMETYPE"
-    code = 612
-    default_message = "Invalid mimetype"
-
-
 class FileTooBig(DarkroomError):
     reason = "FILE_TOO_BIG"
     category = Category.TOO_LARGE
@@ -269,10 +263,3 @@ class StorageFailure(DarkroomError):
     category = Category.UNAVAILABLE
     code = 600
     default_message = "Can't move temp file to its destination"
-
-
-ALL_ERRORS: tuple[type[DarkroomError], ...] = tuple(
-    cls
-    for cls in list(globals().values())
-    if isinstance(cls, type) and issubclass(cls, DarkroomError) and cls is not DarkroomError
-)

@@ -1,4 +1,4 @@
-"""The ``expiration`` upload parameter (docs/chevereto-compatibility.md §4, ``Image.php#L1060-L1102``).
+"""The ``expiration`` upload parameter (docs/chevereto-compatibility.md §4; Image.php in Chevereto).
 
 Chevereto never rejects an expiration: garbage silently becomes the shortest
 allowed lifetime.  Clients rely on that leniency, so every input here maps to

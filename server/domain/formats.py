@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
 
 SNIFF_BYTES = 512
 
@@ -91,10 +90,3 @@ def sniff_bytes(head: bytes) -> Sniffed | None:
     if head.startswith(b"\xff\x0a") or head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
         return JXL
     return None
-
-
-def sniff_file(handle: BinaryIO) -> Sniffed | None:
-    handle.seek(0)
-    head = handle.read(SNIFF_BYTES)
-    handle.seek(0)
-    return sniff_bytes(head)

@@ -64,15 +64,6 @@ class IdCodec:
         return value // self.padding if self.padding else value
 
 
-def id_from_url_component(component: str) -> str:
-    """The encoded id inside a viewer path segment such as ``my-title.ZfGd``.
-
-    Chevereto takes the last ``.``-separated part, so a slug may itself
-    contain dots and a bare id works too.
-    """
-    return component.rsplit(".", 1)[-1]
-
-
 # Row ids are 32-bit signed integers in every supported database; a decoded id
 # outside this range names nothing (and must never reach a query).
 MAX_ROW_ID = 2**31 - 1

@@ -46,9 +46,6 @@ class UploadSettings:
         mb = self.upload_max_filesize_mb_guest if guest else self.upload_max_filesize_mb
         return mb * 1000 * 1000  # decimal MB, as Chevereto's get_bytes()
 
-    def max_mb(self, guest: bool) -> int:
-        return self.upload_max_filesize_mb_guest if guest else self.upload_max_filesize_mb
-
     def changed(self, ceiling_mb: int, **changes: Any) -> UploadSettings:
         known = {f.name for f in dataclasses.fields(self)}
         unknown = set(changes) - known

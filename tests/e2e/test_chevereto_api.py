@@ -1,4 +1,4 @@
-"""Chevereto's upload API through Envoy, as existing clients send it (docs/chevereto-compatibility.md §10)."""
+"""Chevereto's upload API through Envoy as clients send it (docs/chevereto-compatibility.md §10)."""
 
 from __future__ import annotations
 

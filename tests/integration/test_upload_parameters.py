@@ -1,4 +1,4 @@
-"""Every upload parameter of Chevereto's API (docs/chevereto-compatibility.md §4, with the §11 decisions)."""
+"""Every upload parameter of Chevereto's API (docs/chevereto-compatibility.md §4 and §11)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.domain.ids import ALPHABET, IdCodec, id_from_url_component
+from server.domain.ids import ALPHABET, IdCodec
 
 CHANGEME_INDEX = "FYyQz7hsZjtdITe4GL39AKNOSXp2Bcu5DUiqw16MRb0WkloCgrvPV8mxEHJafn"
 
@@ -96,18 +96,3 @@ def test_decode_never_raises_on_garbage() -> None:
     codec = IdCodec("changeme", 999)
     for garbage in ("\x00", "../../etc", "💥", " ", "a" * 500):
         assert codec.decode(garbage) >= 0
-
-
-def test_id_from_url_component_takes_the_last_dot_part() -> None:
-    assert id_from_url_component("Badgers-animated-music-video-MrWeebl.ZfGd") == "ZfGd"
-    assert id_from_url_component("v1.2.final.Gs") == "Gs"
-
-
-def test_id_from_url_component_accepts_a_bare_id() -> None:
-    assert id_from_url_component("zdmE") == "zdmE"
-
-
-def test_id_from_url_component_edge_cases() -> None:
-    assert id_from_url_component("") == ""
-    assert id_from_url_component("slug.") == ""
-    assert id_from_url_component(".Gs") == "Gs"
