@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,6 +37,42 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; a no-op when it is already there."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with schema_connection(engine) as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def schema_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for schema changes, committed when the block ends."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with engine.connect() as connection:
+        # Batch mode rebuilds a table by dropping it, and with foreign keys on that drop
+        # first deletes every row: it would cascade into media_tags, or fail on albums
+        # that media point at. The pragma is ignored inside a transaction, so it comes
+        # first, and the check below stands in for it until the commit.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            # The driver would begin a transaction only at the first row written, leaving
+            # the DDL before it outside. IMMEDIATE makes a second process that migrates at
+            # the same time wait here and then find the schema current.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                dangling = _dangling_references(connection)
+                yield connection
+                if broken := _dangling_references(connection) - dangling:
+                    raise RuntimeError(f"Migration left rows with dangling references: {broken}")
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def _dangling_references(connection: Connection) -> set[tuple[Any, ...]]:
+    return {tuple(row) for row in connection.exec_driver_sql("PRAGMA foreign_key_check")}

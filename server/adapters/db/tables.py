@@ -1,14 +1,21 @@
 """SQLModel tables. The schema itself is owned by Alembic (migrations/), not create_all.
 
 Every datetime is stored aware, in UTC; local dates are derived when presented.
+
+Media, album and API key ids travel encoded (share links, album ids, the id part of
+a key), so they must never be handed out twice: SQLite reuses the largest rowid
+after a delete unless the table is AUTOINCREMENT; PostgreSQL's sequences never do.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
+
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
 
 
 class UserRow(SQLModel, table=True):
@@ -23,6 +30,7 @@ class UserRow(SQLModel, table=True):
 
 class ApiKeyRow(SQLModel, table=True):
     __tablename__ = "api_keys"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True, unique=True)
@@ -32,6 +40,7 @@ class ApiKeyRow(SQLModel, table=True):
 
 class AlbumRow(SQLModel, table=True):
     __tablename__ = "albums"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
@@ -63,6 +72,7 @@ class MediaRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_media_uploader_ip_date", "uploader_ip", "date_gmt"),
         Index("ix_media_user_date", "user_id", "date_gmt"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

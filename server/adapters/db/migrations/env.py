@@ -11,10 +11,10 @@ target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")
 if connection is None:
     url = context.config.get_main_option("sqlalchemy.url")
-    from server.adapters.db.engine import make_engine
+    from server.adapters.db.engine import make_engine, schema_connection
 
     engine = make_engine(url or "sqlite:///var/darkroom.db")
-    with engine.begin() as connection:
+    with schema_connection(engine) as connection:
         context.configure(
             connection=connection, target_metadata=target_metadata, render_as_batch=True
         )

@@ -1,0 +1,64 @@
+"""Public ids (media, keys) are never handed out twice, on every database and across restarts.
+
+Chevereto never reuses an id: a share link that once showed one upload must never
+show another, and a key's id part must never name a later key.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from darkroom.v1 import admin_pb2, media_pb2
+from tests.integration.test_upload_formats import upload
+from tests.support import media
+from tests.support.server import RunningServer, start_server
+
+PHOTO = media.jpeg(200, 150, seed=43)
+
+
+def _gone(server: RunningServer, id_encoded: str) -> bool:
+    try:
+        server.media_stub().GetMedia(media_pb2.GetMediaRequest(id=id_encoded))
+    except grpc.RpcError as error:
+        return error.code() == grpc.StatusCode.NOT_FOUND
+    return False
+
+
+def _delete(server: RunningServer, id_encoded: str) -> None:
+    server.media_stub().DeleteMedia(
+        media_pb2.DeleteMediaRequest(id=id_encoded), metadata=server.admin_metadata()
+    )
+
+
+def test_a_deleted_items_id_is_never_handed_out_again(fresh_server: RunningServer) -> None:
+    server = fresh_server
+    a = upload(server, server.admin_key, PHOTO, "a.jpg").id_encoded
+    b = upload(server, server.admin_key, PHOTO, "b.jpg").id_encoded
+    _delete(server, b)  # the newest item: the one a reused id would bring back
+    c = upload(server, server.admin_key, PHOTO, "c.jpg").id_encoded
+    assert c not in (a, b)
+    assert _gone(server, b)  # the old share link does not show the new upload
+
+    _delete(server, c)
+    server.stop()
+    restarted = start_server(server.data_dir, server.env["DARKROOM_DATABASE_URL"])
+    try:
+        d = upload(restarted, server.admin_key, PHOTO, "d.jpg").id_encoded
+        assert d not in (a, b, c)
+        assert _gone(restarted, b) and _gone(restarted, c)
+    finally:
+        restarted.stop()
+
+
+def test_a_rotated_key_never_gets_the_old_keys_id(fresh_server: RunningServer) -> None:
+    server = fresh_server
+    name, old = server.new_user()  # the newest key row
+    new = (
+        server.admin_stub()
+        .RotateApiKey(
+            admin_pb2.RotateApiKeyRequest(username=name), metadata=server.admin_metadata()
+        )
+        .api_key
+    )
+    # "chv_<encoded key id>_<secret>": the id part names the key row.
+    assert new.split("_")[1] != old.split("_")[1]
