@@ -13,7 +13,7 @@ PHOTO = media.jpeg(200, 150, seed=41)
 
 
 def test_configured_salt_and_padding_give_chevereto_ids(tmp_path: Path) -> None:
-    # Reference vectors of chevereto-api.md §5.4: salt "changeme", padding 0: 1 -> "Y".
+    # Vectors of docs/chevereto-compatibility.md §5.4: salt "changeme", padding 0: 1 -> "Y".
     env = {"DARKROOM_ID_SALT": "changeme", "DARKROOM_ID_PADDING": "0"}
     server = boot_with_admin(tmp_path / "a", "", env)
     try:
