@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = resolve_config(args.host, args.port)
-    except ValidationError as invalid:
+    except (ValidationError, ValueError, OSError) as invalid:
         print(f"darkroom: invalid settings:\n{invalid}", file=sys.stderr)
         return 2
     return serve(config, args.ready_file)

@@ -17,8 +17,6 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
-from pydantic import ValidationError
-
 from server.app import Services, build_services, create_server
 from server.config import ServerConfig, effective_settings
 from server.process_tuning import keep_large_buffers_out_of_the_heap
@@ -36,8 +34,10 @@ async def _serve(config: ServerConfig) -> None:
     await app.stop()
 
 
-async def _with_services(action: Callable[[Services], Awaitable[None]]) -> None:
-    services = await build_services(ServerConfig())
+async def _with_services(
+    config: ServerConfig, action: Callable[[Services], Awaitable[None]]
+) -> None:
+    services = await build_services(config)
     try:
         await action(services)
     finally:
@@ -126,12 +126,17 @@ def _categories_create(args: argparse.Namespace) -> Callable[[Services], Awaitab
     return action
 
 
-def _print_config(as_json: bool) -> int:
+def _load_config() -> ServerConfig | None:
+    # ValidationError and a TOML syntax error are ValueErrors; a missing file is ours.
     try:
-        rows = effective_settings(ServerConfig())
-    except (ValidationError, OSError, ValueError) as invalid:
+        return ServerConfig()
+    except (ValueError, OSError) as invalid:
         print(f"darkroom: invalid settings:\n{invalid}", file=sys.stderr)
-        return 2
+        return None
+
+
+def _print_config(config: ServerConfig, as_json: bool) -> int:
+    rows = effective_settings(config)
     if as_json:
         print(json.dumps([dataclasses.asdict(r) for r in rows], default=str, indent=2))
         return 0
@@ -202,16 +207,19 @@ def main(argv: list[str] | None = None) -> int:
         # the process over instead, so the two stay apart (see the import contracts).
         os.execv(sys.executable, [sys.executable, "-m", "gateway.supervisor", *argv[1:]])
     args = _parser().parse_args(argv)
+    config = _load_config()
+    if config is None:
+        return 2
     if args.command == "config":
-        return _print_config(as_json=args.json)
+        return _print_config(config, as_json=args.json)
     # The server logs what it does; one-shot admin commands only print their answer.
     level = logging.INFO if args.command == "server" else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         if args.command == "server":
-            asyncio.run(_serve(ServerConfig()))
+            asyncio.run(_serve(config))
         else:
-            asyncio.run(_with_services(args.make(args)))
+            asyncio.run(_with_services(config, args.make(args)))
     except DarkroomError as error:
         print(f"darkroom: {error.message}", file=sys.stderr)
         return 1

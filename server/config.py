@@ -24,6 +24,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+
+class ConfigFileError(ValueError):
+    """The configuration file named by DARKROOM_CONFIG_FILE cannot be read."""
+
+
 # Room for the other fields of a form or JSON body around a base64 source.
 FORM_OVERHEAD_BYTES = 1024 * 1024
 
@@ -61,6 +66,8 @@ class ServerConfig(BaseSettings):
     )
     http_idle_timeout_s: float = Field(
         65.0,
+        gt=0,
+        le=86_400,
         description="Envoy closes a client connection idle this long (nginx-like; clients "
         "such as PicGo wait for the server to close keep-alive connections).",
     )
@@ -202,6 +209,10 @@ class ServerConfig(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get("DARKROOM_CONFIG_FILE")
         if config_file:
+            # pydantic-settings skips a missing file; a named one that is not there is a
+            # mistake to report, not a reason to run on the defaults.
+            if not Path(config_file).is_file():
+                raise ConfigFileError(f"DARKROOM_CONFIG_FILE={config_file}: no such file")
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
 

@@ -47,6 +47,6 @@ def render(
         services=json.dumps(SERVICES),
         content_types=json.dumps(MIME_OF_EXTENSION),
         max_body_bytes=max_body_bytes,
-        idle_timeout=f"{idle_timeout_s:g}s",
+        idle_timeout=f"{idle_timeout_s:.3f}s",  # Envoy reads durations as plain decimals
         file_threads=file_threads,
     )

@@ -85,11 +85,19 @@ class Params:
 
 
 def _forwarded_for(request: Request) -> str:
-    """X-Forwarded-For as Envoy set it, else the address the shim was called from."""
+    """The client address Envoy appended to X-Forwarded-For, else the shim's caller.
+
+    Only the last entry is Envoy's own; the rest is whatever the client sent, and an
+    oversized header must not become oversized gRPC metadata.
+    """
     forwarded = request.headers.get("x-forwarded-for", "")
     if forwarded:
-        return forwarded
+        return forwarded.rsplit(",", 1)[-1].strip()[:64]
     return request.client.host if request.client else ""
+
+
+# Printable ASCII, as every key Darkroom or Chevereto makes; longer ones are not keys.
+_KEY_CHARACTERS = re.compile(r"[\x21-\x7e]{1,512}")
 
 
 def api_key(request: Request, params: Params) -> str:
@@ -220,6 +228,9 @@ class UploadHandler:
             raise Refusal("No key provided", 100)
         if version != "1":
             raise Refusal("Invalid API version.", 110)
+        if not _KEY_CHARACTERS.fullmatch(key):
+            # No key has such characters, and gRPC metadata could not carry them.
+            raise Refusal("Invalid API key.", 100)
         return key
 
     async def _check_action(self, action: str, key: str) -> None:
@@ -236,7 +247,9 @@ class UploadHandler:
         if content_type == "application/x-www-form-urlencoded":
             params.body = await urlencoded_fields(request.stream(), self._limits)
         elif content_type == "application/json" or content_type.endswith("+json"):
-            body = await read_small_body(request.stream(), self._config.max_message_bytes)
+            # Room for JSON's escapes: PHP's json_encode writes every '/' of base64 as '\/'.
+            limit = self._config.max_message_bytes * 9 // 8
+            body = await read_small_body(request.stream(), limit)
             params.body = await asyncio.to_thread(json_fields, body)
             del body  # before the source is copied into a message
 

@@ -18,6 +18,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from server.domain.errors import ProcessingTimeout
 
+# How many job deadlines a job may wait for a free worker before it gives up.
+QUEUE_WAIT_DEADLINES = 4
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -29,11 +31,18 @@ class WorkerPool:
         # a queue under load must not time uploads out before they start.
         self._slots = asyncio.Semaphore(workers)
         self._timeout_s = timeout_s
+        # ...but a pool whose every thread is stuck must still fail uploads in bounded
+        # time rather than queue them forever.
+        self._queue_timeout_s = QUEUE_WAIT_DEADLINES * timeout_s
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         call = functools.partial(fn, *args, **kwargs)
-        await self._slots.acquire()
+        try:
+            async with asyncio.timeout(self._queue_timeout_s):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise ProcessingTimeout(timeout_s=self._timeout_s) from exc
         try:
             work = loop.run_in_executor(self._executor, call)
         except BaseException:

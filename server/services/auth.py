@@ -38,8 +38,9 @@ class Authenticator:
             # Shaped like a user key: a guest-key message would only confuse.
             raise InvalidApiKey()
         guest_hash = await self._variables.get(GUEST_KEY_VARIABLE)
-        # With no guest key set, Chevereto answers as for any wrong key: there is
-        # nothing a client could do about a setting only an admin can change.
+        # With no guest key set, Chevereto asks the client to set one on a dashboard
+        # Darkroom does not have; a wrong key is what the client can act on
+        # (docs/chevereto-compatibility.md §11).
         if not guest_hash or not self._secrets.matches("guest-key", key, guest_hash):
             raise InvalidApiKey()
         return Caller(CallerKind.GUEST)

@@ -15,6 +15,7 @@ from server.domain.errors import InvalidArgument
 from server.ports import VariableStore
 
 SETTINGS_VARIABLE = "settings"
+SIZE_LIMITS = ("upload_max_filesize_mb", "upload_max_filesize_mb_guest")
 KNOWN_FORMATS = ("avif", "jpg", "png", "bmp", "gif", "webp", "heic", "mov", "mp4", "webm")
 
 
@@ -52,7 +53,15 @@ class UploadSettings:
         if unknown:
             raise InvalidArgument(f"Unknown settings: {', '.join(sorted(unknown))}")
         updated = dataclasses.replace(self, **changes)
-        updated.validate(ceiling_mb)
+        updated.validate()
+        # Every transport limit of the stack is sized for the process ceiling; a run-time
+        # limit above it would fail as a transport error instead of Chevereto's answer.
+        if any(changes.get(name, 0) > ceiling_mb for name in SIZE_LIMITS):
+            raise InvalidArgument(
+                f"Size limits can be at most {ceiling_mb} MB, the process ceiling "
+                "(DARKROOM_MAX_UPLOAD_MB)",
+                field="upload_max_filesize_mb",
+            )
         return updated
 
     def within(self, ceiling_mb: int) -> UploadSettings:
@@ -63,7 +72,7 @@ class UploadSettings:
             upload_max_filesize_mb_guest=min(self.upload_max_filesize_mb_guest, ceiling_mb),
         )
 
-    def validate(self, ceiling_mb: int) -> None:
+    def validate(self) -> None:
         flood = (
             self.flood_uploads_per_minute, self.flood_uploads_per_hour,
             self.flood_uploads_per_day, self.flood_uploads_per_week,
@@ -73,14 +82,6 @@ class UploadSettings:
             raise InvalidArgument("Flood limits are 0 (off) or positive", field="flood")
         if self.upload_max_filesize_mb <= 0 or self.upload_max_filesize_mb_guest <= 0:
             raise InvalidArgument("Size limits must be positive", field="upload_max_filesize_mb")
-        # Every transport limit of the stack is sized for the process ceiling; a run-time
-        # limit above it would fail as a transport error instead of Chevereto's answer.
-        if max(self.upload_max_filesize_mb, self.upload_max_filesize_mb_guest) > ceiling_mb:
-            raise InvalidArgument(
-                f"Size limits can be at most {ceiling_mb} MB, the process ceiling "
-                "(DARKROOM_MAX_UPLOAD_MB)",
-                field="upload_max_filesize_mb",
-            )
         unknown = self.enabled_formats() - set(KNOWN_FORMATS) - {"jpeg"}
         if unknown:
             raise InvalidArgument(
@@ -95,14 +96,19 @@ class SettingsService:
         self._ceiling_mb = max_upload_mb
 
     async def current(self) -> UploadSettings:
+        return (await self._stored()).within(self._ceiling_mb)
+
+    async def _stored(self) -> UploadSettings:
         raw = await self._variables.get(SETTINGS_VARIABLE)
         if raw is None:
-            return UploadSettings().within(self._ceiling_mb)
+            return UploadSettings()
         known = {f.name for f in dataclasses.fields(UploadSettings)}
         stored = {k: v for k, v in json.loads(raw).items() if k in known}
-        return UploadSettings(**stored).within(self._ceiling_mb)
+        return UploadSettings(**stored)
 
     async def update(self, **changes: Any) -> UploadSettings:
-        updated = (await self.current()).changed(self._ceiling_mb, **changes)
+        # Changed from what is stored, not from what the ceiling lets through now: an
+        # unrelated change under a lowered ceiling must not overwrite the stored limits.
+        updated = (await self._stored()).changed(self._ceiling_mb, **changes)
         await self._variables.set(SETTINGS_VARIABLE, json.dumps(dataclasses.asdict(updated)))
-        return updated
+        return updated.within(self._ceiling_mb)

@@ -177,3 +177,39 @@ def test_upload_limits_above_the_process_ceiling_are_refused_clearly(stack: Stac
         )
     assert reply.status_code == 400
     assert "DARKROOM_MAX_UPLOAD_MB" in reply.json()["message"]
+
+
+def test_keys_no_client_could_hold_are_invalid_keys_not_server_errors(stack: Stack) -> None:
+    with stack.http() as http:
+        answers = [
+            http.post("/api/1/upload", data={"key": "a\nb", "source": "x"}),
+            http.post(
+                "/api/1/upload",
+                headers={b"X-API-Key": "clé".encode("latin-1")},
+                data={"source": "x"},
+            ),
+            http.post("/api/1/upload", data={"key": "k" * 5000, "source": "x"}),
+        ]
+    for answer in answers:
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"] == {"message": "Invalid API key.", "code": 100}
+
+
+def test_a_huge_forwarded_for_header_does_not_break_the_upload(stack: Stack, key: str) -> None:
+    photo = media.jpeg(320, 240)
+    with stack.http() as http:
+        reply = http.post(
+            "/api/1/upload",
+            headers={"X-API-Key": key, "X-Forwarded-For": ", ".join(["10.1.2.3"] * 2500)},
+            files={"source": ("a.jpg", photo, "image/jpeg")},
+        )
+    assert reply.status_code == 200, reply.text
+
+
+def test_absurdly_nested_json_gets_a_chevereto_error(stack: Stack) -> None:
+    with stack.http() as http:
+        reply = http.post(
+            "/api/1/upload", content=b"[" * 100_000, headers={"Content-Type": "application/json"}
+        )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] == 100
