@@ -23,7 +23,7 @@ from PIL import Image, ImageFile, ImageOps, ImageSequence, IptcImagePlugin, Unid
 from typing_extensions import Buffer
 
 from darkroom.media_types import MIME_OF_EXTENSION
-from server.adapters.codecs.metadata_strip import strip_metadata
+from server.adapters.codecs.strip import strip_metadata
 from server.adapters.files import md5_of
 from server.adapters.workers import WorkerPool
 from server.domain.errors import (
