@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import grpc
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from darkroom.v1 import media_pb2, media_pb2_grpc
 
@@ -29,19 +30,18 @@ class CallFailed(Exception):
 
 
 def _failure(error: grpc.aio.AioRpcError) -> CallFailed:
-    for item in error.trailing_metadata() or ():
-        key, value = cast(tuple[str, str | bytes], item)
-        if key == "grpc-status-details-bin" and isinstance(value, bytes):
-            status = status_pb2.Status.FromString(value)
-            for detail in status.details:
-                info = error_details_pb2.ErrorInfo()
-                if detail.Unpack(info):
-                    return CallFailed(
-                        int(info.metadata.get("chevereto_code", "0")),
-                        info.metadata.get("chevereto_message", status.message),
-                        info.reason,
-                        error.code(),
-                    )
+    # A finished call's error answers code(), details() and trailing_metadata()
+    # synchronously, all that from_call reads.
+    status = rpc_status.from_call(cast(grpc.Call, error))
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return CallFailed(
+                int(info.metadata.get("chevereto_code", "0")),
+                info.metadata.get("chevereto_message", status.message),
+                info.reason,
+                error.code(),
+            )
     if error.code() == grpc.StatusCode.UNAVAILABLE:
         return CallFailed(503, "Service unavailable", "", error.code())
     if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:

@@ -1,9 +1,11 @@
 """The one table from domain errors to gRPC status, and the decorator that applies it.
 
-A DarkroomError becomes its status code plus a google.rpc.Status detail list:
-ErrorInfo(reason, domain, metadata with the Chevereto code and message) and, for
-bad arguments, BadRequest field violations. Anything else becomes INTERNAL with a
-fixed message; the traceback goes to the log, never to the client.
+A DarkroomError becomes a google.rpc.Status: its status code, its message and the
+details ErrorInfo(reason, domain, metadata with the Chevereto code and message)
+and, for bad arguments, BadRequest field violations. grpcio-status puts that
+Status in the trailers where every client library (and Envoy's transcoder) looks.
+Anything else becomes INTERNAL with a fixed message; the traceback goes to the
+log, never to the client.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from server.domain.errors import Category, DarkroomError
 
 log = logging.getLogger(__name__)
 DOMAIN = "darkroom.v1"
+INTERNAL_MESSAGE = "Internal error"
 
 STATUS_OF_CATEGORY: dict[Category, grpc.StatusCode] = {
     Category.INVALID: grpc.StatusCode.INVALID_ARGUMENT,
@@ -34,44 +37,32 @@ STATUS_OF_CATEGORY: dict[Category, grpc.StatusCode] = {
 }
 
 
-def status_for(error: DarkroomError) -> tuple[grpc.StatusCode, status_pb2.Status]:
-    code = STATUS_OF_CATEGORY[error.category]
+def rich_status(error: DarkroomError) -> status_pb2.Status:
     metadata = dict(error.metadata)
     metadata["chevereto_code"] = str(error.code)
     metadata["chevereto_message"] = error.message
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
-    details = [info]
+    status = status_pb2.Status(
+        code=STATUS_OF_CATEGORY[error.category].value[0], message=error.message
+    )
+    status.details.add().Pack(
+        error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
+    )
     field = error.metadata.get("field")
     if field and error.category is Category.INVALID:
         violation = error_details_pb2.BadRequest.FieldViolation(
             field=field, description=error.message
         )
-        details.append(error_details_pb2.BadRequest(field_violations=[violation]))
-    packed = []
-    for detail in details:
-        holder = any_pb2.Any()
-        holder.Pack(detail)
-        packed.append(holder)
-    status = status_pb2.Status(code=code.value[0], message=error.message, details=packed)
-    return code, status
+        status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[violation]))
+    return status
 
 
-async def abort_with(context: grpc.aio.ServicerContext[Any, Any], error: DarkroomError) -> None:
-    code, status = status_for(error)
-    await context.abort(
-        code,
-        status.message,
-        trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
-    )
+def internal_status() -> status_pb2.Status:
+    return status_pb2.Status(code=grpc.StatusCode.INTERNAL.value[0], message=INTERNAL_MESSAGE)
 
 
-async def abort_internal(context: grpc.aio.ServicerContext[Any, Any]) -> None:
-    status = status_pb2.Status(code=code_pb2.INTERNAL, message="Internal error")
-    await context.abort(
-        grpc.StatusCode.INTERNAL,
-        status.message,
-        trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
-    )
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], status: status_pb2.Status) -> None:
+    # grpc-stubs do not declare the aio context's abort_with_status (grpcio has it).
+    await context.abort_with_status(rpc_status.to_status(status))  # type: ignore[attr-defined]
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -89,10 +80,10 @@ def grpc_errors(method: F) -> F:
         except grpc.aio.AbortError:
             raise
         except DarkroomError as error:
-            await abort_with(context, error)
+            await _abort(context, rich_status(error))
         except Exception:
             log.exception("unhandled error in %s", method.__qualname__)
-            await abort_internal(context)
+            await _abort(context, internal_status())
         raise AssertionError("abort() returned")  # pragma: no cover
 
     return cast(F, wrapper)
