@@ -26,7 +26,7 @@ from pathlib import Path
 import PIL
 from PIL import Image, ImageOps
 
-from server.adapters.codecs.pillow_image import PillowImageCodec
+from server.adapters.codecs.pillow.codec import PillowImageCodec
 from server.adapters.workers import WorkerPool
 from tests.support.media import jpeg
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2, media_pb2_grpc
 from server.adapters.blob.local import LocalBlobStore
-from server.adapters.codecs.pillow_image import DerivativeSizes, PillowImageCodec
+from server.adapters.codecs.pillow.codec import PillowImageCodec
 from server.adapters.codecs.pyav_video import PyAvVideoCodec
 from server.adapters.db.engine import make_engine, migrate
 from server.adapters.db.repos import SqlAccountRepo, SqlMediaRepo, SqlVariableStore
@@ -30,6 +30,7 @@ from server.api.admin_servicer import AdminServicer
 from server.api.media_servicer import MediaServicer
 from server.clock import SystemClock
 from server.config import ServerConfig
+from server.domain.derivatives import DerivativeSizes
 from server.domain.ids import IdCodec
 from server.ports import Clock
 from server.services.admin import AdminService

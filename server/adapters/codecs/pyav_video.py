@@ -18,11 +18,11 @@ from typing import Any
 import av
 from PIL import Image, ImageOps
 
-from server.adapters.codecs.pillow_image import DerivativeSizes
-from server.adapters.files import md5_of
+from server.adapters.codecs.checksums import md5_of
 from server.adapters.workers import WorkerPool
+from server.domain.derivatives import DerivativeSizes
 from server.domain.errors import DarkroomError, InvalidVideo, ProcessingTimeout
-from server.ports import ProcessedMedia, VideoFacts
+from server.domain.processing import ProcessedMedia, VideoFacts
 
 # av.open's name for each container family, and what we write back.
 _CONTAINERS = {
