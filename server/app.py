@@ -35,10 +35,10 @@ from server.domain.ids import IdCodec
 from server.ports import Clock
 from server.services.admin import AdminService
 from server.services.auth import Authenticator
+from server.services.image_view import MediaPresenter, PublicUrls
 from server.services.ingest import IngestService
 from server.services.media import MediaService
 from server.services.preflight import MediaLimits
-from server.services.present import MediaPresenter, PublicUrls
 from server.services.reaper import ExpiryReaper
 from server.services.secrets import Secrets, load_or_create_secret
 from server.services.settings import SettingsService

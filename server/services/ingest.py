@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from server.domain import errors
@@ -57,9 +56,9 @@ from server.ports import (
 )
 from server.services.expiry_policy import expiration_for
 from server.services.flood import FloodGuard
+from server.services.image_view import ImageView, MediaPresenter
 from server.services.ingest_session import IngestSession
 from server.services.preflight import MediaLimits
-from server.services.present import MediaPresenter
 from server.services.secrets import Secrets
 from server.services.settings import SettingsService, UploadSettings
 from server.services.sniffing import Sniffer
@@ -133,7 +132,7 @@ def _clean(text: str) -> str:
 class UploadResult:
     record: MediaRecord
     delete_token: str
-    image: dict[str, Any]
+    image: ImageView
 
 
 class IngestService:

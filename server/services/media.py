@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from server.domain import errors
 from server.domain.ids import IdCodec, row_id
 from server.domain.media import Caller, MediaRecord
 from server.ports import AccountRepo, BlobStore, Clock, MediaRepo
-from server.services.present import MediaPresenter
+from server.services.image_view import ImageView, MediaPresenter
 from server.services.secrets import Secrets
 
 MAX_PAGE_SIZE = 500
@@ -18,7 +17,7 @@ DEFAULT_PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class MediaListPage:
-    images: list[dict[str, Any]]
+    images: list[ImageView]
     next_page_token: str
 
 
@@ -49,7 +48,7 @@ class MediaService:
             raise errors.MediaNotFound(id=id_encoded)
         return record
 
-    async def get(self, id_encoded: str) -> dict[str, Any]:
+    async def get(self, id_encoded: str) -> ImageView:
         record = await self.record(id_encoded)
         return self._presenter.image_object(record, now=self._clock.now())
 
