@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from server.adapters.fetch.url_fetcher import FetchPolicy, fetch_to_file
+from server.adapters.fetch.fetch_policy import FetchPolicy
+from server.adapters.fetch.url_fetcher import fetch_to_file
 from server.domain.errors import FileTooBig
 from server.domain.text import size_formatted
 from server.ports import FetchedSource
