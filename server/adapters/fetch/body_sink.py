@@ -3,6 +3,12 @@
 ``dest`` is a file on disk, and a slow or stalled disk must not stall the event
 loop: pieces are gathered up to ``WRITE_BATCH`` and each batch is written from a
 worker thread, so the loop pays one thread hop per batch, not per socket read.
+
+A deadline or a cancellation cannot stop a write already running in its thread.
+:class:`DestWriter` remembers that write so the fetch can wait for it (without
+blocking the loop) before handing ``dest`` back: closing a buffered file takes
+the lock the stalled write holds, and a close on the loop thread would freeze
+the whole loop until the disk answers.
 """
 
 from __future__ import annotations
@@ -31,12 +37,23 @@ class DestWriter:
 
     def __init__(self, dest: BinaryIO) -> None:
         self._dest = dest
+        self._last: asyncio.Future[int] | None = None
 
     async def write(self, data: bytes) -> None:
+        # Shielded: a cancelled caller must not mark the future done while the thread
+        # still writes, or settled() could not wait for it (shield also retrieves a late
+        # exception, so an abandoned failure is not logged as unhandled).
+        loop = asyncio.get_running_loop()
+        self._last = loop.run_in_executor(None, self._dest.write, data)
         try:
-            await asyncio.to_thread(self._dest.write, data)
+            await asyncio.shield(self._last)
         except OSError as exc:  # disk full etc.: the caller's storage, not the remote's fault
             raise DestWriteFailed(exc) from exc
+
+    async def settled(self) -> None:
+        """Return once no write to ``dest`` is running any more."""
+        if self._last is not None and not self._last.done():
+            await asyncio.wait([self._last])
 
 
 class BodySink:

@@ -40,7 +40,8 @@ class SafeSourceFetcher:
             trusted_hosts=self._trusted_hosts,
         )
         try:
-            result = await fetch_to_file(url, dest, policy)
+            # The caller closes `dest` next: no abandoned write may still hold it.
+            result = await fetch_to_file(url, dest, policy, settle_dest=True)
         except FileTooBig as exc:
             raise FileTooBig(
                 f"File too big - max {size_formatted(max_bytes)}", max_bytes=max_bytes

@@ -88,6 +88,7 @@ async def fetch_to_file(
     policy: FetchPolicy,
     *,
     resolver: Resolver | None = None,
+    settle_dest: bool = False,
 ) -> FetchResult:
     """Fetch ``url`` into ``dest`` under ``policy``; see the module docstring.
 
@@ -95,6 +96,12 @@ async def fetch_to_file(
     never closed here.  ``resolver(host, port)`` returns candidate addresses as
     strings (default: ``loop.getaddrinfo``); it is called once per hop and only
     its first answer is checked and dialled.
+
+    The deadline also covers writing ``dest``: a write stalled on the disk makes
+    the fetch time out on time, while that write goes on in its thread.  With
+    ``settle_dest`` the error (or cancellation) waits, without blocking the
+    loop, until that write is over, so ``dest`` is free to close or remove, even
+    from the loop thread, when this returns.
 
     Raises ``UnsupportedUrl`` (refused before dialling), ``UrlFetchFailed``,
     ``UrlFetchTimeout`` or ``FileTooBig``; an ``OSError`` from writing ``dest``
@@ -111,3 +118,6 @@ async def fetch_to_file(
             f"Timed out fetching the upload source after {policy.timeout_s:g} s",
             timeout_s=policy.timeout_s,
         ) from exc
+    finally:
+        if settle_dest:
+            await writer.settled()

@@ -170,3 +170,24 @@ async def test_a_stalled_disk_write_still_hits_the_deadline() -> None:
         assert dest.released_in_time is None  # the write is still blocked
     finally:
         dest.release.set()
+
+
+@pytest.mark.asyncio
+async def test_settle_dest_holds_the_error_until_the_stalled_write_is_over() -> None:
+    dest = StalledDisk()
+    policy = FetchPolicy(max_bytes=1000, timeout_s=0.5, allow_private=True)
+    try:
+        async with local_server(reply(response(200, b"pixels"))) as srv:
+            fetching = asyncio.create_task(
+                fetch_to_file(srv.url("/x.jpg"), dest, policy, settle_dest=True)
+            )
+            assert await asyncio.to_thread(dest.writing.wait, 10)
+            await asyncio.sleep(0.8)  # past the deadline, and the loop still runs
+            assert not fetching.done()
+            dest.release.set()
+            with pytest.raises(UrlFetchTimeout):
+                await fetching
+        assert dest.released_in_time is True
+        assert dest.getvalue() == b"pixels"  # the abandoned write did finish before the error
+    finally:
+        dest.release.set()
