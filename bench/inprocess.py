@@ -8,7 +8,7 @@ from pathlib import Path
 
 from server.app import build_services
 from server.config import ServerConfig
-from server.domain.media import Caller, CallerKind
+from server.domain.caller import Caller, CallerKind
 from server.domain.upload import FileSource, UploadOptions
 
 

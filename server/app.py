@@ -22,8 +22,13 @@ from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2, media_pb2_grpc
 from server.adapters.blob.local import LocalBlobStore
 from server.adapters.codecs.pillow.codec import PillowImageCodec
 from server.adapters.codecs.pyav_video import PyAvVideoCodec
+from server.adapters.db.album_repo import SqlAlbumRepo
+from server.adapters.db.category_repo import SqlCategoryRepo
 from server.adapters.db.engine import make_engine, migrate
-from server.adapters.db.repos import SqlAccountRepo, SqlMediaRepo, SqlVariableStore
+from server.adapters.db.key_repo import SqlKeyRepo
+from server.adapters.db.media_repo import SqlMediaRepo
+from server.adapters.db.user_repo import SqlUserRepo
+from server.adapters.db.variable_store import SqlVariableStore
 from server.adapters.fetch.source_fetcher import SafeSourceFetcher
 from server.adapters.workers import WorkerPool
 from server.api.admin_servicer import AdminServicer
@@ -35,9 +40,11 @@ from server.domain.ids import IdCodec
 from server.ports import Clock
 from server.services.admin import AdminService
 from server.services.auth import Authenticator
+from server.services.flood import FloodGuard
 from server.services.image_view import MediaPresenter, PublicUrls
 from server.services.ingest import IngestService
 from server.services.media import MediaService
+from server.services.media_processing import MediaProcessor
 from server.services.preflight import MediaLimits
 from server.services.reaper import ExpiryReaper
 from server.services.secrets import Secrets, load_or_create_secret
@@ -68,7 +75,10 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
     engine = make_engine(config.database_url)
     await asyncio.to_thread(migrate, engine)
     variables = SqlVariableStore(engine)
-    accounts = SqlAccountRepo(engine)
+    users = SqlUserRepo(engine)
+    keys = SqlKeyRepo(engine)
+    albums = SqlAlbumRepo(engine)
+    categories = SqlCategoryRepo(engine)
     media_repo = SqlMediaRepo(engine)
 
     # The id codec must never change once ids are handed out: persist it on first start.
@@ -120,7 +130,8 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
     sizes = DerivativeSizes(config.thumb_width, config.thumb_height, config.medium_size)
     media = MediaService(
         media=media_repo,
-        accounts=accounts,
+        users=users,
+        albums=albums,
         blobs=blobs,
         secrets=secrets,
         ids=ids,
@@ -129,24 +140,31 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
     )
     return Services(
         config=config,
-        auth=Authenticator(accounts, variables, secrets),
+        auth=Authenticator(keys, variables, secrets),
         ingest=IngestService(
             media=media_repo,
-            accounts=accounts,
+            albums=albums,
+            categories=categories,
             blobs=blobs,
-            codec=PillowImageCodec(pool, sizes),
-            video=PyAvVideoCodec(pool, sizes, config.video_deadline_s),
+            processor=MediaProcessor(
+                image=PillowImageCodec(pool, sizes),
+                video=PyAvVideoCodec(pool, sizes, config.video_deadline_s),
+                limits=limits,
+            ),
             fetcher=fetcher,
+            flood=FloodGuard(media_repo),
             settings=settings,
             secrets=secrets,
             ids=ids,
             presenter=presenter,
             clock=clock,
-            limits=limits,
         ),
         media=media,
         admin=AdminService(
-            accounts=accounts,
+            users=users,
+            keys=keys,
+            albums=albums,
+            categories=categories,
             variables=variables,
             settings=settings,
             secrets=secrets,

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from server.app import Services, build_services, create_server
 from server.config import ServerConfig, effective_settings
+from server.domain.caller import Caller
 from server.process_tuning import keep_large_buffers_out_of_the_heap
 
 
@@ -110,7 +111,9 @@ def _guest_key(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]
 
 def _albums_create(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
     async def action(services: Services) -> None:
-        album = await services.admin.create_album(None, args.name, args.description, args.owner)
+        album = await services.admin.create_album(
+            Caller.local_admin(), args.name, args.description, args.owner
+        )
         print(f"created album {album.name!r} of {album.owner}; album_id:")
         print(services.admin.album_id(album))
 

@@ -1,51 +1,25 @@
 """What the services need from the outside world, as small protocols.
 
 Adapters implement these; services import only this module and ``server.domain``.
-Every method that may block is async: adapters push blocking work off the loop.
+Each protocol is one role, so a service names only what it uses and a test fakes
+only that; one adapter class may play several roles. Every method that may block
+is async: adapters push blocking work off the loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from server.domain.media import MediaRecord
+from server.domain.accounts import AlbumInfo, CategoryInfo, UserInfo
+from server.domain.formats import FormatKind
+from server.domain.media import MediaPage, MediaRecord
+from server.domain.processing import ImageFacts, ProcessedMedia, VideoFacts
+from server.domain.upload import FetchedSource
 
-
-@dataclass(frozen=True)
-class UserInfo:
-    id: int
-    username: str
-    is_admin: bool
-    is_disabled: bool
-    has_key: bool
-    key_id: int | None
-    date_gmt: datetime
-
-
-@dataclass(frozen=True)
-class AlbumInfo:
-    id: int
-    user_id: int
-    owner: str
-    name: str
-    description: str
-
-
-@dataclass(frozen=True)
-class CategoryInfo:
-    id: int
-    name: str
-    url_key: str
-
-
-@dataclass(frozen=True)
-class MediaPage:
-    items: Sequence[MediaRecord]
-    next_before_id: int | None
+# --- media rows -----------------------------------------------------------------------------
 
 
 class MediaRepo(Protocol):
@@ -55,7 +29,9 @@ class MediaRepo(Protocol):
         self, *, limit: int, before_id: int | None, user_id: int | None, album_id: int | None
     ) -> MediaPage: ...
     async def delete(self, media_id: int) -> bool: ...
-    async def expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]: ...
+
+
+class UploadCounts(Protocol):
     async def counts_since(
         self,
         moments: Sequence[datetime],
@@ -69,12 +45,22 @@ class MediaRepo(Protocol):
         ...
 
 
-class AccountRepo(Protocol):
+class ExpiredMedia(Protocol):
+    async def expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]: ...
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+class UserRepo(Protocol):
     async def create_user(self, username: str, is_admin: bool, now: datetime) -> UserInfo: ...
     async def user_by_name(self, username: str) -> UserInfo | None: ...
     async def user_by_id(self, user_id: int) -> UserInfo | None: ...
     async def users(self) -> Sequence[UserInfo]: ...
     async def set_disabled(self, user_id: int, disabled: bool) -> None: ...
+
+
+class KeyRepo(Protocol):
     async def user_for_key(self, key_id: int) -> tuple[UserInfo, str] | None:
         """The key's user and the stored key hash."""
         ...
@@ -90,11 +76,17 @@ class AccountRepo(Protocol):
         ...
 
     async def delete_key(self, user_id: int) -> bool: ...
+
+
+class AlbumRepo(Protocol):
     async def create_album(
         self, user_id: int, name: str, description: str, now: datetime
     ) -> AlbumInfo: ...
     async def album(self, album_id: int) -> AlbumInfo | None: ...
     async def albums(self, user_id: int | None) -> Sequence[AlbumInfo]: ...
+
+
+class CategoryRepo(Protocol):
     async def create_category(self, name: str, url_key: str) -> CategoryInfo: ...
     async def category(self, category_id: int) -> CategoryInfo | None: ...
     async def categories(self) -> Sequence[CategoryInfo]: ...
@@ -107,6 +99,9 @@ class VariableStore(Protocol):
     async def get_or_create(self, name: str, default: str) -> str:
         """Read a variable, storing ``default`` first if it is unset (race-safe)."""
         ...
+
+
+# --- files ----------------------------------------------------------------------------------
 
 
 class BlobExists(Exception):
@@ -130,84 +125,31 @@ class BlobStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class ImageFacts:
-    """What an image's header says, read without decoding pixels."""
-
-    width: int  # as displayed (EXIF orientation applied)
-    height: int
-    frames: int
-    is_animated: bool
-
-
-@dataclass(frozen=True)
-class ProcessedMedia:
-    """Files made from one upload (image or video), all in the work directory, ready to store."""
-
-    path: Path
-    extension: str
-    mime: str
-    size: int
-    width: int
-    height: int
-    md5: str
-    source_md5: str | None  # md5 before a `width` resize; None when not resized
-    thumb: Path
-    thumb_size: int
-    thumb_extension: str
-    medium: Path | None
-    medium_size: int
-    medium_width: int
-    medium_height: int
-    is_animated: bool
-    is_360: bool
-    title: str | None  # embedded title (IPTC ObjectName, XMP dc:title)
-    description: str | None  # EXIF ImageDescription
-    taken_at: datetime | None  # EXIF DateTimeOriginal, else DateTime; naive, read as UTC
-    is_video: bool = False
-    frame: Path | None = None  # video only: the still taken at a quarter of the duration
-    frame_size: int = 0
-    duration: int = 0  # whole seconds, video only
-
-
-class ImageCodec(Protocol):
-    async def probe(self, path: Path, kind: str) -> ImageFacts: ...
-    async def process(
-        self, path: Path, kind: str, *, target_width: int | None, workdir: Path
-    ) -> ProcessedMedia: ...
-
-
-@dataclass(frozen=True)
-class FetchedSource:
-    filename: str  # basename of the final URL, "" when it has none
-    size: int
-
-
 class SourceFetcher(Protocol):
     async def fetch(self, url: str, dest: BinaryIO, max_bytes: int) -> FetchedSource:
         """Download ``url`` into ``dest``, refusing unsafe targets and bodies over the cap."""
         ...
 
 
+# --- codecs ---------------------------------------------------------------------------------
+
+
+class ImageCodec(Protocol):
+    async def probe(self, path: Path, kind: FormatKind) -> ImageFacts: ...
+    async def process(
+        self, path: Path, kind: FormatKind, *, target_width: int | None, workdir: Path
+    ) -> ProcessedMedia: ...
+
+
+class VideoCodec(Protocol):
+    async def probe(self, path: Path, kind: FormatKind) -> VideoFacts: ...
+    async def process(self, path: Path, kind: FormatKind, *, workdir: Path) -> ProcessedMedia: ...
+
+
+# --- time -----------------------------------------------------------------------------------
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """Aware UTC now."""
         ...
-
-
-@dataclass(frozen=True)
-class VideoFacts:
-    """What a video's container says, read without decoding a frame."""
-
-    container: str
-    codec: str
-    width: int  # coded size; rotation is only known once a frame is decoded
-    height: int
-    duration_s: float
-    frames: int  # from the header, or estimated from duration and rate
-    has_video: bool
-
-
-class VideoCodec(Protocol):
-    async def probe(self, path: Path, kind: str) -> VideoFacts: ...
-    async def process(self, path: Path, kind: str, *, workdir: Path) -> ProcessedMedia: ...

@@ -15,8 +15,8 @@ from server.api.convert import (
 )
 from server.api.errors import grpc_errors
 from server.api.request_meta import api_key
+from server.domain.accounts import UserInfo
 from server.domain.text import format_db_datetime
-from server.ports import UserInfo
 from server.services.admin import AdminService
 from server.services.auth import Authenticator
 

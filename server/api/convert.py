@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from darkroom.v1 import admin_pb2, media_pb2
+from server.domain.accounts import AlbumInfo, CategoryInfo
 from server.domain.upload import (
     Base64Source,
     FileSource,
@@ -13,7 +14,6 @@ from server.domain.upload import (
     UploadSource,
     UrlSource,
 )
-from server.ports import AlbumInfo, CategoryInfo
 from server.services.image_view import ImageView, MediaFileView, TagView
 from server.services.settings import UploadSettings
 

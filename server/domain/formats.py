@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 SNIFF_BYTES = 512
+
+# Every format the sniffer recognises; only some are accepted (services.sniffing).
+FormatKind = Literal[
+    "jpeg", "png", "gif", "webp", "bmp", "avif", "heic", "mp4", "mov", "webm",
+    "tiff", "ico", "jxl", "mkv",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Sniffed:
-    kind: str  # short format name: jpeg, png, gif, webp, bmp, avif, heic, mp4, mov, webm, ...
+    kind: FormatKind
     mime: str
     extension: str  # Chevereto's extension for it (bmp/heic are converted later)
     is_video: bool = False

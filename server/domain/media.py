@@ -1,33 +1,11 @@
-"""Plain values that the services pass around: callers, media records, variants."""
+"""A media item as stored: its record, the files (variants) it has, a page of items."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
-
-class CallerKind(enum.Enum):
-    GUEST = "guest"
-    USER = "user"
-    ADMIN = "admin"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who an API key belongs to. Guests have no user id."""
-
-    kind: CallerKind
-    user_id: int | None = None
-    username: str = ""
-
-    @property
-    def is_admin(self) -> bool:
-        return self.kind is CallerKind.ADMIN
-
-    @property
-    def is_guest(self) -> bool:
-        return self.kind is CallerKind.GUEST
 
 
 class MediaType(enum.Enum):
@@ -104,5 +82,16 @@ class MediaRecord:
         for variant in Variant:
             filename = self.variant_filename(variant)
             if filename is not None:
-                keys.append(f"images/{self.folder}/{filename}")
+                keys.append(blob_key(self.folder, filename))
         return keys
+
+
+def blob_key(folder: str, filename: str) -> str:
+    """Where a file of a media item is stored, relative to the media root."""
+    return f"images/{folder}/{filename}"
+
+
+@dataclass(frozen=True)
+class MediaPage:
+    items: Sequence[MediaRecord]
+    next_before_id: int | None

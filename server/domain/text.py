@@ -311,3 +311,8 @@ def clean_exif_text(s: str) -> str:
     character terms only printable ASCII (and DEL) survives.
     """
     return _EXIF_UNWANTED.sub("", s)
+
+
+def storable(text: str) -> str:
+    """``text`` without NUL, the one character a PostgreSQL text column cannot hold."""
+    return text.replace("\x00", "")

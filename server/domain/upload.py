@@ -1,4 +1,4 @@
-"""What an upload asks for, independent of the transport it came by."""
+"""What an upload asks for and where its bytes come from, whatever transport it came by."""
 
 from __future__ import annotations
 
@@ -49,6 +49,14 @@ class FileSource:
 @dataclass(frozen=True)
 class UrlSource:
     url: str
+
+
+@dataclass(frozen=True)
+class FetchedSource:
+    """What downloading a ``UrlSource`` gave."""
+
+    filename: str  # basename of the final URL, "" when it has none
+    size: int
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from server.domain import errors
+from server.domain.accounts import AlbumInfo, CategoryInfo, UserInfo
+from server.domain.caller import Caller
 from server.domain.ids import IdCodec
-from server.domain.media import Caller
-from server.ports import AccountRepo, AlbumInfo, CategoryInfo, Clock, UserInfo, VariableStore
+from server.ports import AlbumRepo, CategoryRepo, Clock, KeyRepo, UserRepo, VariableStore
 from server.services.auth import GUEST_KEY_VARIABLE
 from server.services.secrets import Secrets
 from server.services.settings import SettingsService, UploadSettings
@@ -26,14 +27,20 @@ class AdminService:
     def __init__(
         self,
         *,
-        accounts: AccountRepo,
+        users: UserRepo,
+        keys: KeyRepo,
+        albums: AlbumRepo,
+        categories: CategoryRepo,
         variables: VariableStore,
         settings: SettingsService,
         secrets: Secrets,
         ids: IdCodec,
         clock: Clock,
     ) -> None:
-        self._accounts = accounts
+        self._users = users
+        self._keys = keys
+        self._albums = albums
+        self._categories = categories
         self._variables = variables
         self._settings = settings
         self._secrets = secrets
@@ -47,24 +54,24 @@ class AdminService:
             raise errors.InvalidArgument(
                 "A username is 1-64 letters, digits, '.', '_' or '-'", field="username"
             )
-        user = await self._accounts.create_user(username, is_admin, self._clock.now())
-        key = await self._accounts.put_key(user.id, self._secrets.new_user_key, self._clock.now())
-        refreshed = await self._accounts.user_by_id(user.id)
+        user = await self._users.create_user(username, is_admin, self._clock.now())
+        key = await self._keys.put_key(user.id, self._secrets.new_user_key, self._clock.now())
+        refreshed = await self._users.user_by_id(user.id)
         assert refreshed is not None
         return refreshed, key
 
     async def user(self, username: str) -> UserInfo:
-        user = await self._accounts.user_by_name(username)
+        user = await self._users.user_by_name(username)
         if user is None:
             raise errors.NotFound(f"No user {username!r}", field="username")
         return user
 
     async def users(self) -> Sequence[UserInfo]:
-        return await self._accounts.users()
+        return await self._users.users()
 
     async def disable_user(self, username: str) -> UserInfo:
         user = await self.user(username)
-        await self._accounts.set_disabled(user.id, True)
+        await self._users.set_disabled(user.id, True)
         return await self.user(username)
 
     async def create_key(self, username: str) -> str:
@@ -73,15 +80,15 @@ class AdminService:
             raise errors.AlreadyExists(
                 f"{username!r} has a key already; rotate it instead", field="username"
             )
-        return await self._accounts.put_key(user.id, self._secrets.new_user_key, self._clock.now())
+        return await self._keys.put_key(user.id, self._secrets.new_user_key, self._clock.now())
 
     async def rotate_key(self, username: str) -> str:
         user = await self.user(username)
-        return await self._accounts.put_key(user.id, self._secrets.new_user_key, self._clock.now())
+        return await self._keys.put_key(user.id, self._secrets.new_user_key, self._clock.now())
 
     async def revoke_key(self, username: str) -> None:
         user = await self.user(username)
-        if not await self._accounts.delete_key(user.id):
+        if not await self._keys.delete_key(user.id):
             raise errors.NotFound(f"{username!r} has no key", field="username")
 
     def key_hint(self, user: UserInfo) -> str:
@@ -109,33 +116,32 @@ class AdminService:
     # --- albums and categories ------------------------------------------------------------
 
     async def create_album(
-        self, caller: Caller | None, name: str, description: str, owner: str
+        self, caller: Caller, name: str, description: str, owner: str
     ) -> AlbumInfo:
-        """Create an album; ``caller`` None means the local CLI, which acts as admin."""
         if not name.strip():
             raise errors.InvalidArgument("An album needs a name", field="name")
         if owner:
             user = await self.user(owner)
-            if caller is not None and not caller.is_admin and user.id != caller.user_id:
+            if not caller.is_admin and user.id != caller.user_id:
                 raise errors.PermissionDenied("Only admins create albums for others")
             user_id = user.id
-        elif caller is not None and caller.user_id is not None:
+        elif caller.user_id is not None:
             user_id = caller.user_id
         else:
             raise errors.InvalidArgument("Name the album's owner", field="owner")
-        return await self._accounts.create_album(
+        return await self._albums.create_album(
             user_id, name.strip()[:100], description, self._clock.now()
         )
 
-    async def albums(self, caller: Caller | None, owner: str) -> Sequence[AlbumInfo]:
+    async def albums(self, caller: Caller, owner: str) -> Sequence[AlbumInfo]:
         if owner:
             user = await self.user(owner)
-            if caller is not None and not caller.is_admin and user.id != caller.user_id:
+            if not caller.is_admin and user.id != caller.user_id:
                 raise errors.PermissionDenied("Only admins list others' albums")
-            return await self._accounts.albums(user.id)
-        if caller is not None and not caller.is_admin:
-            return await self._accounts.albums(caller.user_id)
-        return await self._accounts.albums(None)
+            return await self._albums.albums(user.id)
+        if not caller.is_admin:
+            return await self._albums.albums(caller.user_id)
+        return await self._albums.albums(None)
 
     def album_id(self, album: AlbumInfo) -> str:
         return self._ids.encode(album.id)
@@ -146,10 +152,10 @@ class AdminService:
         key = url_key or _URL_KEY_DROP.sub("-", name.lower()).strip("-")
         if not key:
             raise errors.InvalidArgument("A category needs a url_key", field="url_key")
-        return await self._accounts.create_category(name.strip(), key)
+        return await self._categories.create_category(name.strip(), key)
 
     async def categories(self) -> Sequence[CategoryInfo]:
-        return await self._accounts.categories()
+        return await self._categories.categories()
 
     # --- settings -------------------------------------------------------------------------
 

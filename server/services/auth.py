@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+from server.domain.caller import Caller, CallerKind
 from server.domain.errors import (
     InvalidApiKey,
     NoKeyProvided,
     PermissionDenied,
     RequestDenied,
 )
-from server.domain.media import Caller, CallerKind
-from server.ports import AccountRepo, VariableStore
+from server.ports import KeyRepo, VariableStore
 from server.services.secrets import USER_KEY_PREFIX, Secrets
 
 GUEST_KEY_VARIABLE = "guest_key_hash"
 
 
 class Authenticator:
-    def __init__(self, accounts: AccountRepo, variables: VariableStore, secrets: Secrets) -> None:
-        self._accounts = accounts
+    def __init__(self, keys: KeyRepo, variables: VariableStore, secrets: Secrets) -> None:
+        self._keys = keys
         self._variables = variables
         self._secrets = secrets
 
@@ -27,7 +27,7 @@ class Authenticator:
             raise NoKeyProvided()
         key_id = self._secrets.user_key_id(key)
         if key_id is not None:
-            found = await self._accounts.user_for_key(key_id)
+            found = await self._keys.user_for_key(key_id)
             if found is not None and self._secrets.matches("api-key", key, found[1]):
                 user = found[0]
                 if user.is_disabled:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from server.domain.caller import Caller
 from server.domain.expiration import resolve_expiration
-from server.domain.media import Caller
 from server.services.settings import UploadSettings
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from server.domain import errors
-from server.domain.media import Caller
-from server.ports import MediaRepo
+from server.domain.caller import Caller
+from server.ports import UploadCounts
 from server.services.settings import UploadSettings
 
 _WINDOWS = (
@@ -23,8 +23,8 @@ _WINDOWS = (
 
 
 class FloodGuard:
-    def __init__(self, media: MediaRepo) -> None:
-        self._media = media
+    def __init__(self, counts: UploadCounts) -> None:
+        self._counts = counts
 
     async def check(
         self, caller: Caller, client_ip: str, settings: UploadSettings, now: datetime
@@ -39,11 +39,11 @@ class FloodGuard:
         if not windows:
             return
         moments = [now - span for _, span, _ in windows]
-        by_key = await self._media.counts_since(
+        by_key = await self._counts.counts_since(
             moments, user_id=caller.user_id, guest=caller.is_guest
         )
         by_ip = (
-            await self._media.counts_since(moments, ip=client_ip)
+            await self._counts.counts_since(moments, ip=client_ip)
             if client_ip
             else [0] * len(moments)
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.domain import errors
+from server.domain.caller import Caller
 from server.domain.ids import IdCodec, row_id
-from server.domain.media import Caller, MediaRecord
-from server.ports import AccountRepo, BlobStore, Clock, MediaRepo
+from server.domain.media import MediaRecord
+from server.ports import AlbumRepo, BlobStore, Clock, MediaRepo, UserRepo
 from server.services.image_view import ImageView, MediaPresenter
 from server.services.secrets import Secrets
 
@@ -26,7 +27,8 @@ class MediaService:
         self,
         *,
         media: MediaRepo,
-        accounts: AccountRepo,
+        users: UserRepo,
+        albums: AlbumRepo,
         blobs: BlobStore,
         secrets: Secrets,
         ids: IdCodec,
@@ -34,7 +36,8 @@ class MediaService:
         clock: Clock,
     ) -> None:
         self._media = media
-        self._accounts = accounts
+        self._users = users
+        self._albums = albums
         self._blobs = blobs
         self._secrets = secrets
         self._ids = ids
@@ -73,7 +76,7 @@ class MediaService:
                 raise errors.InvalidArgument("Invalid page_token", field="page_token")
         user_id = caller.user_id
         if owner:
-            user = await self._accounts.user_by_name(owner)
+            user = await self._users.user_by_name(owner)
             if user is None:
                 raise errors.NotFound(f"No user {owner!r}", field="owner")
             if user.id != caller.user_id and not caller.is_admin:
@@ -84,7 +87,7 @@ class MediaService:
         album = None
         if album_id:
             album_row = row_id(self._ids, album_id)
-            album = await self._accounts.album(album_row) if album_row else None
+            album = await self._albums.album(album_row) if album_row else None
             if album is None:
                 raise errors.NotFound("No such album", field="album_id")
             if album.user_id != caller.user_id and not caller.is_admin:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.domain import errors
-from server.ports import ImageFacts, VideoFacts
+from server.domain.processing import ImageFacts, VideoFacts
 
 # Chevereto's allow-list of video codecs is implicit (whatever ffmpeg plays); Darkroom
 # names the ones browsers play in mp4 / mov / webm.

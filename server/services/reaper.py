@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.ports import Clock, MediaRepo
+from server.ports import Clock, ExpiredMedia
 from server.services.media import MediaService
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ BATCH = 100
 
 class ExpiryReaper:
     def __init__(
-        self, media: MediaRepo, service: MediaService, clock: Clock, interval_s: float
+        self, media: ExpiredMedia, service: MediaService, clock: Clock, interval_s: float
     ) -> None:
         self._media = media
         self._service = service

@@ -6,11 +6,13 @@ import asyncio
 from pathlib import Path
 
 from server.domain import errors
-from server.domain.formats import SNIFF_BYTES, Sniffed, sniff_bytes
+from server.domain.formats import SNIFF_BYTES, FormatKind, Sniffed, sniff_bytes
 from server.services.settings import UploadSettings
 
 # What Darkroom ingests (Chevereto's UPLOAD_AVAILABLE_IMAGE_FORMATS, plus HEIC).
-AVAILABLE_KINDS = {"jpeg", "png", "gif", "webp", "bmp", "avif", "heic", "mp4", "mov", "webm"}
+AVAILABLE_KINDS: frozenset[FormatKind] = frozenset(
+    {"jpeg", "png", "gif", "webp", "bmp", "avif", "heic", "mp4", "mov", "webm"}
+)
 _SETTING_NAME = {"jpeg": "jpg"}
 
 

@@ -9,7 +9,7 @@ from server.adapters.fetch.fetch_policy import FetchPolicy
 from server.adapters.fetch.url_fetcher import fetch_to_file
 from server.domain.errors import FileTooBig
 from server.domain.text import size_formatted
-from server.ports import FetchedSource
+from server.domain.upload import FetchedSource
 
 
 class SafeSourceFetcher:

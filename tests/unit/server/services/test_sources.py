@@ -12,7 +12,7 @@ import tracemalloc
 import pytest
 
 from server.domain import errors
-from server.services.ingest import decode_base64_strict
+from server.services.sources import decode_base64_strict
 
 Outcome = tuple[str, bytes | type[Exception]]
 
