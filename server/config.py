@@ -71,6 +71,12 @@ class ServerConfig(BaseSettings):
         description="Envoy closes a client connection idle this long (nginx-like; clients "
         "such as PicGo wait for the server to close keep-alive connections).",
     )
+    shutdown_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM, how long in-flight calls (uploads) may take to finish "
+        "before the server stops anyway.",
+    )
     max_upload_mb: int = Field(
         200,
         ge=1,

@@ -96,6 +96,8 @@ def _forwarded_for(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+RETRY_AFTER_S = "2"
+
 # Printable ASCII, as every key Darkroom or Chevereto makes; longer ones are not keys.
 _KEY_CHARACTERS = re.compile(r"[\x21-\x7e]{1,512}")
 
@@ -194,12 +196,17 @@ class UploadHandler:
         except Refusal as refusal:
             return envelope.error(refusal.message, refusal.code, output=params.output())
         except CallFailed as failed:
-            return envelope.error(
+            answer = envelope.error(
                 failed.message,
                 failed.code,
                 output=params.output(),
                 http_status=failed.http_status,
             )
+            if answer.status_code == 503:
+                # The server is restarting or draining: say when to come back, as Envoy
+                # does when it has no healthy server at all.
+                answer.headers["Retry-After"] = RETRY_AFTER_S
+            return answer
         except FormTooLarge:
             return envelope.error(
                 "File exceeds form max size (UPLOAD_ERR_FORM_SIZE)", 601, output=params.output()

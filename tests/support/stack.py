@@ -44,6 +44,8 @@ class Stack:
         return Path(str(self.ready["media_root"]))
 
     def pid(self, name: str) -> int:
+        """The child's pid now: 'darkroom serve' rewrites its ready file after a restart."""
+        self.ready = json.loads((self.data_dir / "ready.json").read_text())
         pids = self.ready["pids"]
         assert isinstance(pids, dict)
         return int(pids[name])

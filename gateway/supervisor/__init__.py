@@ -1,0 +1,1 @@
+"""``darkroom serve``: the gRPC server, the shim and Envoy run, watched and healed as one."""
