@@ -1,4 +1,5 @@
-"""Base64 sources are accepted exactly when Chevereto's round-trip rule accepts them."""
+"""Sources: a text read as URL or base64, the switches that refuse one, and base64
+accepted exactly when Chevereto's round-trip rule accepts it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,21 @@ import itertools
 import random
 import re
 import tracemalloc
+from collections.abc import AsyncIterator
 
 import pytest
 
 from server.domain import errors
-from server.services.sources import decode_base64_strict
+from server.domain.upload import (
+    Base64Source,
+    FileSource,
+    TextSource,
+    UploadOptions,
+    UploadSource,
+    UrlSource,
+)
+from server.services.settings import UploadSettings
+from server.services.sources import accepted_source, decode_base64_strict, is_chevereto_url
 
 Outcome = tuple[str, bytes | type[Exception]]
 
@@ -102,3 +113,60 @@ def test_checking_a_large_payload_makes_no_copy_of_it_beyond_the_decode() -> Non
     # The decoded bytes and the one ASCII copy the decoder makes of its input; a
     # re-encode would add two more copies of the text (bytes, then str).
     assert peak < len(payload) + len(text) + 256 * 1024
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield b""
+
+
+@pytest.mark.parametrize(
+    ("text", "is_url"),
+    [
+        ("https://example.com/a.jpg", True),
+        ("FTP://example.com/a.jpg", True),
+        ("mailto://someone@example.com", True),
+        ("https://exämple.com/a.jpg", False),  # not ASCII
+        ("javascript://example.com", False),  # not a known scheme
+        ("http:///a.jpg", False),  # no host
+        ("http://[::1/", False),  # unparsable
+        ("aGVsbG8=", False),
+    ],
+)
+def test_a_url_is_what_chevereto_is_url_says_it_is(text: str, is_url: bool) -> None:
+    assert is_chevereto_url(text) is is_url
+
+
+def test_a_text_source_is_read_as_url_or_else_as_base64() -> None:
+    settings, options = UploadSettings(), UploadOptions()
+    url = "https://example.com/a.jpg"
+    assert accepted_source(TextSource(url), options, settings) == UrlSource(url)
+    assert accepted_source(TextSource("aGVsbG8="), options, settings) == Base64Source("aGVsbG8=")
+    file = FileSource(_no_chunks())
+    assert accepted_source(file, options, settings) is file
+
+
+@pytest.mark.parametrize("source", [None, TextSource("")], ids=["none", "empty text"])
+def test_no_source_is_an_empty_upload_source(source: UploadSource | None) -> None:
+    with pytest.raises(errors.EmptyUploadSource):
+        accepted_source(source, UploadOptions(), UploadSettings())
+
+
+def test_url_sources_follow_their_switch_whether_named_or_read_from_text() -> None:
+    off = UploadSettings(enable_uploads_url=False)
+    for source in (UrlSource("https://example.com/a"), TextSource("https://example.com/a")):
+        with pytest.raises(errors.UrlUploadDisabled):
+            accepted_source(source, UploadOptions(), off)
+    assert accepted_source(TextSource("aGVsbG8="), UploadOptions(), off) == Base64Source("aGVsbG8=")
+
+
+@pytest.mark.parametrize(("method", "accepted"), [("", True), ("post", True), ("GET", False)])
+def test_base64_must_come_by_post(method: str, accepted: bool) -> None:
+    options = UploadOptions(http_method=method)
+    if accepted:
+        assert accepted_source(TextSource("aGVsbG8="), options, UploadSettings())
+    else:
+        with pytest.raises(errors.Base64NotPosted):
+            accepted_source(TextSource("aGVsbG8="), options, UploadSettings())
+    # A URL is not held to it.
+    assert accepted_source(TextSource("https://example.com/a"), options, UploadSettings())
