@@ -170,6 +170,16 @@ def serve(config: ServerConfig, ready_file: Path | None) -> int:
         assert admin is not None
         listen_port = envoy_listen_port(admin)
         url = f"http://{host}:{listen_port}/"
+        # Up means up through the public port: Envoy routes only to upstreams its health
+        # checks have passed, and the first check may have run before they were ready.
+        probe_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        public = f"{probe_host}:{listen_port}"
+        _wait_until(
+            children,
+            "envoy's health checks",
+            lambda: grpc_serving(public) and http_ok(f"http://{public}/healthz"),
+            stop,
+        )
         print(f"Darkroom is up: {url}", flush=True)
         print(f"  upload (Chevereto API): {url}api/1/upload", flush=True)
         print(f"  gRPC and /v1 JSON:      {host}:{listen_port}", flush=True)
