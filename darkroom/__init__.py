@@ -1,7 +1,6 @@
-"""The darkroom.v1 contract as Python stubs, generated from proto/ by the package build.
+"""The darkroom.v1 contract: the only thing the server and the gateway share.
 
-Only the package markers and media_types.py (the MIME table both sides share) are
-tracked; the *_pb2*.py files are build output (setup.py; scripts/gen-proto
-regenerates them in place after a .proto edit).
-Both the server and the gateway import this package, and nothing else of each other.
+``darkroom/v1`` holds the Python stubs generated from proto/ by the package build
+(setup.py; scripts/gen-proto regenerates them in place after a .proto edit; they are not
+tracked) and media_types.py, the MIME table both sides announce and serve.
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets as std_secrets
+import secrets
 from dataclasses import dataclass, field
 
 import grpc
@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2, media_pb2_grpc
 from server.adapters.blob.local import LocalBlobStore
+from server.adapters.clock import SystemClock
 from server.adapters.codecs.pillow.codec import PillowImageCodec
 from server.adapters.codecs.pyav_video import PyAvVideoCodec
 from server.adapters.db.album_repo import SqlAlbumRepo
@@ -33,13 +34,13 @@ from server.adapters.fetch.source_fetcher import SafeSourceFetcher
 from server.adapters.workers import WorkerPool
 from server.api.admin_servicer import AdminServicer
 from server.api.media_servicer import MediaServicer
-from server.clock import SystemClock
 from server.config import ServerConfig
 from server.domain.derivatives import DerivativeSizes
 from server.domain.ids import IdCodec
 from server.ports import Clock
 from server.services.admin import AdminService
 from server.services.auth import Authenticator
+from server.services.credentials import Credentials, load_or_create_secret
 from server.services.flood import FloodGuard
 from server.services.image_view import MediaPresenter, PublicUrls
 from server.services.ingest import IngestService
@@ -47,7 +48,6 @@ from server.services.media import MediaService
 from server.services.media_processing import MediaProcessor
 from server.services.preflight import MediaLimits
 from server.services.reaper import ExpiryReaper
-from server.services.secrets import Secrets, load_or_create_secret
 from server.services.settings import SettingsService
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ GRACE_S = 5.0
 
 
 @dataclass
-class Services:
+class Components:
     """Everything built from one config; the CLI uses it without a gRPC server."""
 
     config: ServerConfig
@@ -69,7 +69,7 @@ class Services:
     engine: Engine = field(repr=False)
 
 
-async def build_services(config: ServerConfig, clock: Clock | None = None) -> Services:
+async def build_services(config: ServerConfig, clock: Clock | None = None) -> Components:
     clock = clock or SystemClock()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(config.database_url)
@@ -82,7 +82,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
     media_repo = SqlMediaRepo(engine)
 
     # The id codec must never change once ids are handed out: persist it on first start.
-    salt = await variables.get_or_create("crypt_salt", config.id_salt or std_secrets.token_hex(4))
+    salt = await variables.get_or_create("crypt_salt", config.id_salt or secrets.token_hex(4))
     padding = int(
         await variables.get_or_create(
             "id_padding",
@@ -90,7 +90,9 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
         )
     )
     ids = IdCodec(salt, padding)
-    secrets = Secrets(await asyncio.to_thread(load_or_create_secret, config.secret_path), ids)
+    credentials = Credentials(
+        await asyncio.to_thread(load_or_create_secret, config.secret_path), ids
+    )
     blobs = LocalBlobStore(config.media_dir)
     swept = await asyncio.to_thread(blobs.sweep_scratch)
     if swept:
@@ -133,14 +135,14 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
         users=users,
         albums=albums,
         blobs=blobs,
-        secrets=secrets,
+        secrets=credentials,
         ids=ids,
         presenter=presenter,
         clock=clock,
     )
-    return Services(
+    return Components(
         config=config,
-        auth=Authenticator(keys, variables, secrets),
+        auth=Authenticator(keys, variables, credentials),
         ingest=IngestService(
             media=media_repo,
             albums=albums,
@@ -154,7 +156,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
             fetcher=fetcher,
             flood=FloodGuard(media_repo),
             settings=settings,
-            secrets=secrets,
+            secrets=credentials,
             ids=ids,
             presenter=presenter,
             clock=clock,
@@ -167,7 +169,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
             categories=categories,
             variables=variables,
             settings=settings,
-            secrets=secrets,
+            secrets=credentials,
             ids=ids,
             clock=clock,
         ),
@@ -181,7 +183,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Se
 class App:
     server: grpc.aio.Server
     port: int
-    services: Services
+    services: Components
     tasks: list[asyncio.Task[None]]
 
     async def stop(self, grace: float = GRACE_S) -> None:

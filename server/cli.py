@@ -17,10 +17,10 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
-from server.app import Services, build_services, create_server
+from server.adapters.malloc_tuning import keep_large_buffers_out_of_the_heap
+from server.app import Components, build_services, create_server
 from server.config import ServerConfig, effective_settings
 from server.domain.caller import Caller
-from server.process_tuning import keep_large_buffers_out_of_the_heap
 
 
 async def _serve(config: ServerConfig) -> None:
@@ -36,7 +36,7 @@ async def _serve(config: ServerConfig) -> None:
 
 
 async def _with_services(
-    config: ServerConfig, action: Callable[[Services], Awaitable[None]]
+    config: ServerConfig, action: Callable[[Components], Awaitable[None]]
 ) -> None:
     services = await build_services(config)
     try:
@@ -46,8 +46,8 @@ async def _with_services(
         services.engine.dispose()
 
 
-def _users_create(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
-    async def action(services: Services) -> None:
+def _users_create(args: argparse.Namespace) -> Callable[[Components], Awaitable[None]]:
+    async def action(services: Components) -> None:
         user, key = await services.admin.create_user(args.name, is_admin=args.admin)
         role = "admin" if user.is_admin else "user"
         print(f"created {role} {user.username}; API key:")
@@ -56,8 +56,8 @@ def _users_create(args: argparse.Namespace) -> Callable[[Services], Awaitable[No
     return action
 
 
-def _users_list(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
-    async def action(services: Services) -> None:
+def _users_list(args: argparse.Namespace) -> Callable[[Components], Awaitable[None]]:
+    async def action(services: Components) -> None:
         for user in await services.admin.users():
             flags = [
                 f for f, on in (("admin", user.is_admin), ("disabled", user.is_disabled)) if on
@@ -67,16 +67,16 @@ def _users_list(args: argparse.Namespace) -> Callable[[Services], Awaitable[None
     return action
 
 
-def _users_disable(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
-    async def action(services: Services) -> None:
+def _users_disable(args: argparse.Namespace) -> Callable[[Components], Awaitable[None]]:
+    async def action(services: Components) -> None:
         await services.admin.disable_user(args.name)
         print(f"disabled {args.name}")
 
     return action
 
 
-def _keys_rotate(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
-    async def action(services: Services) -> None:
+def _keys_rotate(args: argparse.Namespace) -> Callable[[Components], Awaitable[None]]:
+    async def action(services: Components) -> None:
         key = await services.admin.rotate_key(args.name)
         print(f"new API key of {args.name}; the old one no longer works:")
         print(key)
@@ -84,16 +84,16 @@ def _keys_rotate(args: argparse.Namespace) -> Callable[[Services], Awaitable[Non
     return action
 
 
-def _keys_revoke(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
-    async def action(services: Services) -> None:
+def _keys_revoke(args: argparse.Namespace) -> Callable[[Components], Awaitable[None]]:
+    async def action(services: Components) -> None:
         await services.admin.revoke_key(args.name)
         print(f"revoked the key of {args.name}")
 
     return action
 
 
-def _guest_key(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
-    async def action(services: Services) -> None:
+def _guest_key(args: argparse.Namespace) -> Callable[[Components], Awaitable[None]]:
+    async def action(services: Components) -> None:
         if args.action == "generate":
             print("guest key:")
             print(await services.admin.generate_guest_key())
@@ -109,8 +109,8 @@ def _guest_key(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]
     return action
 
 
-def _albums_create(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
-    async def action(services: Services) -> None:
+def _albums_create(args: argparse.Namespace) -> Callable[[Components], Awaitable[None]]:
+    async def action(services: Components) -> None:
         album = await services.admin.create_album(
             Caller.local_admin(), args.name, args.description, args.owner
         )
@@ -120,8 +120,8 @@ def _albums_create(args: argparse.Namespace) -> Callable[[Services], Awaitable[N
     return action
 
 
-def _categories_create(args: argparse.Namespace) -> Callable[[Services], Awaitable[None]]:
-    async def action(services: Services) -> None:
+def _categories_create(args: argparse.Namespace) -> Callable[[Components], Awaitable[None]]:
+    async def action(services: Components) -> None:
         category = await services.admin.create_category(args.name, args.url_key)
         print(f"created category {category.name!r}; category_id:")
         print(category.id)

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from darkroom.media_types import MIME_OF_EXTENSION
+from darkroom.v1.media_types import MIME_OF_EXTENSION
 from gateway.envoy.descriptor import SERVICES
 
 

@@ -16,7 +16,7 @@ from server.domain.caller import Caller
 from server.domain.ids import IdCodec
 from server.ports import AlbumRepo, CategoryRepo, Clock, KeyRepo, UserRepo, VariableStore
 from server.services.auth import GUEST_KEY_VARIABLE
-from server.services.secrets import Secrets
+from server.services.credentials import Credentials
 from server.services.settings import SettingsService, UploadSettings
 
 _USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -33,7 +33,7 @@ class AdminService:
         categories: CategoryRepo,
         variables: VariableStore,
         settings: SettingsService,
-        secrets: Secrets,
+        secrets: Credentials,
         ids: IdCodec,
         clock: Clock,
     ) -> None:

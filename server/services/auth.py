@@ -10,13 +10,13 @@ from server.domain.errors import (
     RequestDenied,
 )
 from server.ports import KeyRepo, VariableStore
-from server.services.secrets import USER_KEY_PREFIX, Secrets
+from server.services.credentials import USER_KEY_PREFIX, Credentials
 
 GUEST_KEY_VARIABLE = "guest_key_hash"
 
 
 class Authenticator:
-    def __init__(self, keys: KeyRepo, variables: VariableStore, secrets: Secrets) -> None:
+    def __init__(self, keys: KeyRepo, variables: VariableStore, secrets: Credentials) -> None:
         self._keys = keys
         self._variables = variables
         self._secrets = secrets

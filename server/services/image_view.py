@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from darkroom.media_types import MIME_OF_EXTENSION
+from darkroom.v1.media_types import MIME_OF_EXTENSION
 from server.domain.ids import IdCodec
 from server.domain.media import MediaRecord, MediaType, Variant
 from server.domain.text import (

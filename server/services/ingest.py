@@ -23,12 +23,12 @@ from server.domain.media import (
 from server.domain.text import parse_tags, storable, title_from_filename, truncate_title
 from server.domain.upload import FileSource, UploadOptions, UploadSource
 from server.ports import AlbumRepo, BlobStore, CategoryRepo, Clock, MediaRepo, SourceFetcher
+from server.services.credentials import Credentials
 from server.services.expiry_policy import expiration_for
 from server.services.flood import FloodGuard
 from server.services.image_view import ImageView, MediaPresenter
 from server.services.ingest_session import IngestSession
 from server.services.media_processing import MediaProcessor
-from server.services.secrets import Secrets
 from server.services.settings import SettingsService, UploadSettings
 from server.services.sources import accepted_source
 from server.services.spool import Spool, spool
@@ -54,7 +54,7 @@ class IngestService:
         fetcher: SourceFetcher,
         flood: FloodGuard,
         settings: SettingsService,
-        secrets: Secrets,
+        secrets: Credentials,
         ids: IdCodec,
         presenter: MediaPresenter,
         clock: Clock,

@@ -9,8 +9,8 @@ from server.domain.caller import Caller
 from server.domain.ids import IdCodec, row_id
 from server.domain.media import MediaRecord
 from server.ports import AlbumRepo, BlobStore, Clock, MediaRepo, UserRepo
+from server.services.credentials import Credentials
 from server.services.image_view import ImageView, MediaPresenter
-from server.services.secrets import Secrets
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -30,7 +30,7 @@ class MediaService:
         users: UserRepo,
         albums: AlbumRepo,
         blobs: BlobStore,
-        secrets: Secrets,
+        secrets: Credentials,
         ids: IdCodec,
         presenter: MediaPresenter,
         clock: Clock,

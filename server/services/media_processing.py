@@ -34,7 +34,7 @@ class MediaProcessor:
         target_width: int | None,
         workdir: Path,
     ) -> ProcessedMedia:
-        sniffed = await self._sniffer.check(spool.path, settings)
+        sniffed = await self._sniffer.identify(spool.path, settings)
         if spool.size > max_bytes:
             raise errors.FileTooBig(f"File too big - max {size_formatted(max_bytes)}")
         if sniffed.is_video:

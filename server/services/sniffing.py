@@ -22,7 +22,7 @@ def _head(path: Path) -> bytes:
 
 
 class Sniffer:
-    async def check(self, path: Path, settings: UploadSettings) -> Sniffed:
+    async def identify(self, path: Path, settings: UploadSettings) -> Sniffed:
         """The file's real type, or the Chevereto error for an unusable one."""
         sniffed = sniff_bytes(await asyncio.to_thread(_head, path))
         if sniffed is None:

@@ -12,7 +12,7 @@ from typing import BinaryIO, cast
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from darkroom.media_types import MIME_OF_EXTENSION
+from darkroom.v1.media_types import MIME_OF_EXTENSION
 from server.adapters.codecs.checksums import HashingWriter, md5_of
 from server.adapters.codecs.pillow import metadata, pixels
 from server.adapters.codecs.strip import strip_metadata

@@ -11,12 +11,12 @@ from server.domain.errors import AlreadyExists, InvalidArgument, NotFound, Permi
 from server.domain.ids import IdCodec
 from server.services.admin import AdminService
 from server.services.auth import Authenticator
-from server.services.secrets import Secrets
+from server.services.credentials import Credentials
 from server.services.settings import SettingsService
 from tests.unit.server.fakes import Accounts, FixedClock, Variables
 
 IDS = IdCodec("admin-test", 999)
-SECRETS = Secrets(b"s" * 32, IDS)
+SECRETS = Credentials(b"s" * 32, IDS)
 ANN = Caller(CallerKind.USER, 1, "ann")
 BOB = Caller(CallerKind.USER, 2, "bob")
 ROOT = Caller(CallerKind.ADMIN, 3, "root")

@@ -10,10 +10,10 @@ from server.domain.caller import Caller, CallerKind
 from server.domain.errors import InvalidApiKey, NoKeyProvided, PermissionDenied, RequestDenied
 from server.domain.ids import IdCodec
 from server.services.auth import GUEST_KEY_VARIABLE, Authenticator
-from server.services.secrets import Secrets
+from server.services.credentials import Credentials
 from tests.unit.server.fakes import T0, Accounts, Variables
 
-SECRETS = Secrets(b"k" * 32, IdCodec("auth-test", 999))
+SECRETS = Credentials(b"k" * 32, IdCodec("auth-test", 999))
 GUEST_KEY = "a-guest-key-of-some-length"
 
 

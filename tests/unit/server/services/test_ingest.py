@@ -24,12 +24,12 @@ from server.domain.upload import (
     UploadOptions,
     UploadSource,
 )
+from server.services.credentials import Credentials
 from server.services.flood import FloodGuard
 from server.services.image_view import MediaPresenter, PublicUrls
 from server.services.ingest import IngestService, UploadResult
 from server.services.media_processing import MediaProcessor
 from server.services.preflight import MediaLimits
-from server.services.secrets import Secrets
 from server.services.settings import SettingsService
 from tests.unit.server.fakes import T0, Accounts, Blobs, FixedClock, MediaRows, Variables
 
@@ -125,7 +125,7 @@ class World:
             fetcher=Fetcher(),
             flood=FloodGuard(self.media),
             settings=self.settings,
-            secrets=Secrets(b"i" * 32, IDS),
+            secrets=Credentials(b"i" * 32, IDS),
             ids=IDS,
             presenter=MediaPresenter(PublicUrls("https://media.example/"), IDS),
             clock=FixedClock(),

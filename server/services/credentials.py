@@ -50,7 +50,7 @@ def load_or_create_secret(path: Path) -> bytes:
     return value
 
 
-class Secrets:
+class Credentials:
     def __init__(self, key: bytes, ids: IdCodec) -> None:
         self._key = key
         self._ids = ids
