@@ -185,8 +185,12 @@ class App:
     port: int
     services: Components
     tasks: list[asyncio.Task[None]]
+    health: AsyncHealthServicer
 
     async def stop(self, grace: float = GRACE_S) -> None:
+        """Drain, then stop: health says NOT_SERVING at once (Envoy stops routing here),
+        new calls are refused, and calls in flight get ``grace`` seconds to finish."""
+        await self.health.enter_graceful_shutdown()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -231,4 +235,4 @@ async def create_server(config: ServerConfig, clock: Clock | None = None) -> App
     if config.port_file is not None:
         config.port_file.write_text(str(port))
     log.info("darkroom gRPC server listening on %s:%d", config.grpc_host, port)
-    return App(server, port, services, tasks)
+    return App(server, port, services, tasks, health_servicer)

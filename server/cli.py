@@ -22,6 +22,8 @@ from server.app import Components, build_services, create_server
 from server.config import ServerConfig, effective_settings
 from server.domain.caller import Caller
 
+log = logging.getLogger("darkroom")
+
 
 async def _serve(config: ServerConfig) -> None:
     keep_large_buffers_out_of_the_heap()
@@ -32,7 +34,8 @@ async def _serve(config: ServerConfig) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    await app.stop()
+    log.info("stopping: in-flight calls have %.0f s to finish", config.shutdown_grace_s)
+    await app.stop(config.shutdown_grace_s)
 
 
 async def _with_services(

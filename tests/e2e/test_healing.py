@@ -13,11 +13,13 @@ import httpx
 import psutil
 import pytest
 
+from darkroom.v1 import media_pb2
 from tests.support import media
 from tests.support.stack import Stack, start_stack
 from tests.support.waiting import wait_until
 
 PHOTO = media.jpeg(640, 480, seed=91)
+MiB = 1024 * 1024
 RECOVERY_BOUND_S = 30.0  # a liveness bound for a loaded CI machine, not a speed target
 
 
@@ -147,3 +149,43 @@ def test_a_child_that_keeps_crashing_makes_serve_give_up(
     assert code == 1
     assert "giving up" in (stack.data_dir / "serve.log").read_text()
     assert killed == 6  # five restarts, then the sixth fast crash ends it
+
+
+def test_sigterm_lets_an_in_flight_100_mb_streamed_upload_finish(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    stack = start_stack(tmp_path_factory.mktemp("draining"))
+    with httpx.Client(base_url=stack.url, timeout=30) as http:
+        http.patch(
+            "/v1/settings",
+            json={"upload_max_filesize_mb": 150},
+            headers={"X-API-Key": stack.admin_key},
+        ).raise_for_status()
+    size = 100 * MiB
+    halfway = threading.Event()
+
+    def requests() -> Iterator[media_pb2.UploadStreamRequest]:
+        yield media_pb2.UploadStreamRequest(options=media_pb2.UploadOptions(filename="drain.jpg"))
+        yield media_pb2.UploadStreamRequest(chunk=PHOTO)
+        block = bytes(MiB)
+        for sent in range(len(PHOTO), size, MiB):
+            if sent > size // 5:
+                halfway.set()  # SIGTERM has been sent by now, or is being sent
+            yield media_pb2.UploadStreamRequest(chunk=block[: min(MiB, size - sent)])
+
+    def terminate_when_halfway() -> None:
+        halfway.wait(120)
+        stack.process.send_signal(signal.SIGTERM)
+
+    terminator = threading.Thread(target=terminate_when_halfway)
+    terminator.start()
+    try:
+        reply = stack.media_stub().UploadStream(
+            requests(), metadata=stack.admin_metadata(), timeout=300
+        )
+    finally:
+        terminator.join(130)
+    assert reply.media.width == 640 and reply.media.id_encoded
+    assert stack.process.wait(timeout=120) == 0
+    # The upload that was acknowledged during the drain is really stored.
+    assert (stack.media_root / "images" / reply.media.url.split("/images/", 1)[1]).is_file()

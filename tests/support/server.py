@@ -163,10 +163,12 @@ def start_server(
         **(extra_env or {}),
     }
     log_path = data_dir / "server.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "server"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    # The child gets its own copy of the descriptor; ours closes once it is started.
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "server"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     server = RunningServer(process, 0, data_dir, env, log_path=log_path)
     try:
         _wait_ready(server, port_file)

@@ -119,11 +119,13 @@ def start_stack(
     }
     if data_dir_from_env:
         env["DARKROOM_DATA_DIR"] = str(data_dir)
-    log = open(data_dir / "serve.log", "wb")  # noqa: SIM115 - the child owns it
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", "0", "--ready-file", str(ready_file)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    # The child gets its own copy of the descriptor; ours closes once it is started.
+    with open(data_dir / "serve.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", "0",
+             "--ready-file", str(ready_file)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
     def ready_or_dead() -> bool:
         return process.poll() is not None or bool(
