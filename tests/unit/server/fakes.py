@@ -1,6 +1,8 @@
 """In-memory stand-ins for the ports, so services run in the test's own process.
 
 Each fake keeps what it was asked in plain attributes, for the test to look at.
+tests/contract/ runs the same port tests over these and the real adapters, so a fake
+answers as the adapters do, edge cases included.
 """
 
 from __future__ import annotations
@@ -77,8 +79,9 @@ class Accounts:
         return list(self.user_rows.values())
 
     async def set_disabled(self, user_id: int, disabled: bool) -> None:
-        user = self.user_rows[user_id]
-        self.user_rows[user_id] = dataclasses.replace(user, is_disabled=disabled)
+        user = self.user_rows.get(user_id)
+        if user is not None:
+            self.user_rows[user_id] = dataclasses.replace(user, is_disabled=disabled)
 
     # --- KeyRepo
 
@@ -105,8 +108,9 @@ class Accounts:
         mine = [key_id for key_id, (owner, _) in self.key_rows.items() if owner == user_id]
         for key_id in mine:
             del self.key_rows[key_id]
-        user = self.user_rows[user_id]
-        self.user_rows[user_id] = dataclasses.replace(user, has_key=False, key_id=None)
+        user = self.user_rows.get(user_id)
+        if user is not None:
+            self.user_rows[user_id] = dataclasses.replace(user, has_key=False, key_id=None)
         return bool(mine)
 
     # --- AlbumRepo
@@ -128,6 +132,8 @@ class Accounts:
     # --- CategoryRepo
 
     async def create_category(self, name: str, url_key: str) -> CategoryInfo:
+        if any(c.url_key == url_key for c in self.category_rows.values()):
+            raise AlreadyExists(f"Category {url_key!r} already exists", field="url_key")
         category = CategoryInfo(len(self.category_rows) + 1, name, url_key)
         self.category_rows[category.id] = category
         return category
@@ -168,24 +174,39 @@ class UploadCounts:
 
 
 class MediaRows:
-    """A MediaRepo and UploadCounts in a list; counts are whatever the test sets."""
+    """A MediaRepo, UploadCounts and ExpiredMedia in a list.
+
+    Ids are never handed out twice, as the tables' AUTOINCREMENT; records go in and
+    come out as copies, as rows would. Upload counts are the rows' own plus whatever
+    the test sets on ``counts`` (uploads made "elsewhere", to trip flood limits).
+    """
 
     def __init__(self) -> None:
         self.rows: list[MediaRecord] = []
         self.counts = UploadCounts()
+        self._last_id = 0
 
     async def add(self, record: MediaRecord) -> MediaRecord:
-        record.id = len(self.rows) + 1
-        self.rows.append(record)
+        self._last_id += 1
+        record.id = self._last_id
+        self.rows.append(_copy(record))
         return record
 
     async def get(self, media_id: int) -> MediaRecord | None:
-        return next((r for r in self.rows if r.id == media_id), None)
+        return next((_copy(r) for r in self.rows if r.id == media_id), None)
 
     async def page(
         self, *, limit: int, before_id: int | None, user_id: int | None, album_id: int | None
     ) -> MediaPage:
-        raise NotImplementedError
+        rows = [
+            r
+            for r in sorted(self.rows, key=_id_of, reverse=True)
+            if (before_id is None or _id_of(r) < before_id)
+            and (user_id is None or r.user_id == user_id)
+            and (album_id is None or r.album_id == album_id)
+        ]
+        items = [_copy(r) for r in rows[:limit]]
+        return MediaPage(items, items[-1].id if len(rows) > limit and items else None)
 
     async def delete(self, media_id: int) -> bool:
         before = len(self.rows)
@@ -200,7 +221,30 @@ class MediaRows:
         guest: bool = False,
         ip: str | None = None,
     ) -> list[int]:
-        return await self.counts.counts_since(moments, user_id=user_id, guest=guest, ip=ip)
+        mine = [
+            r
+            for r in self.rows
+            if (user_id is None or r.user_id == user_id)
+            and (not guest or r.user_id is None)
+            and (ip is None or r.uploader_ip == ip)
+        ]
+        own = [sum(1 for r in mine if r.date_gmt >= moment) for moment in moments]
+        extra = await self.counts.counts_since(moments, user_id=user_id, guest=guest, ip=ip)
+        return [a + b for a, b in zip(own, extra, strict=True)]
+
+    async def expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]:
+        due = [r for r in self.rows if r.expiration_gmt is not None and r.expiration_gmt <= now]
+        due.sort(key=lambda r: r.expiration_gmt or now)
+        return [_copy(r) for r in due[:limit]]
+
+
+def _copy(record: MediaRecord) -> MediaRecord:
+    return dataclasses.replace(record, tags=list(record.tags))
+
+
+def _id_of(record: MediaRecord) -> int:
+    assert record.id is not None
+    return record.id
 
 
 class Blobs:
