@@ -19,8 +19,10 @@ from gateway.shim.upload import UploadHandler
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def create_app(config: ShimConfig) -> Starlette:
-    client = DarkroomClient(config.grpc_target, config.call_timeout_s, config.max_message_bytes)
+def create_app(config: ShimConfig, client: DarkroomClient | None = None) -> Starlette:
+    """``client`` stands in for the gRPC one (tests); the app closes it on shutdown."""
+    if client is None:
+        client = DarkroomClient(config.grpc_target, config.call_timeout_s, config.max_message_bytes)
     upload = UploadHandler(client, config)
     pages = Pages(client)
 
