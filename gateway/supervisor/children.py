@@ -10,6 +10,9 @@ takes over.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import signal
 import subprocess
 import time
@@ -20,6 +23,17 @@ FAST_CRASH_S = 10.0
 MAX_FAST_CRASHES = 5
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the supervisor dies (Linux; else no-op)."""
+    name = ctypes.util.find_library("c")
+    if name is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(name).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class GaveUp(Exception):
@@ -37,7 +51,12 @@ class Child:
     restart_at: float | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.argv, env=self.env)
+        # A process group of its own, so Ctrl-C in a terminal reaches only the
+        # supervisor, which then drains in order (Envoy last); and a parent-death signal,
+        # so a supervisor killed with SIGKILL takes its children with it.
+        self.process = subprocess.Popen(
+            self.argv, env=self.env, process_group=0, preexec_fn=_die_with_parent
+        )
         self.started_at = time.monotonic()
         self.restart_at = None
 

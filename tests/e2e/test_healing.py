@@ -189,3 +189,28 @@ def test_sigterm_lets_an_in_flight_100_mb_streamed_upload_finish(
     assert stack.process.wait(timeout=120) == 0
     # The upload that was acknowledged during the drain is really stored.
     assert (stack.media_root / "images" / reply.media.url.split("/images/", 1)[1]).is_file()
+
+
+def test_a_supervisor_killed_with_sigkill_takes_its_children_with_it(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    stack = start_stack(tmp_path_factory.mktemp("orphans"))
+    children = [psutil.Process(stack.pid(name)) for name in ("grpc server", "shim", "envoy")]
+    stack.process.kill()
+    stack.process.wait(timeout=30)
+    _, alive = psutil.wait_procs(children, timeout=RECOVERY_BOUND_S)
+    for process in alive:
+        process.kill()
+    assert not alive, f"left running: {[p.name() for p in alive]}"
+
+
+def test_ctrl_c_in_a_terminal_drains_instead_of_killing_envoy_first(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Ctrl-C signals a terminal's whole foreground process group: only serve is in it."""
+    stack = start_stack(tmp_path_factory.mktemp("ctrl-c"))
+    serve_group = os.getpgid(stack.process.pid)
+    for name in ("grpc server", "shim", "envoy"):
+        assert os.getpgid(stack.pid(name)) != serve_group
+    stack.process.send_signal(signal.SIGINT)
+    assert stack.process.wait(timeout=60) == 0
