@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2, media_pb2_grpc
 from server.adapters.blob.local import LocalBlobStore
+from server.adapters.blob.scratch import ProcessScratch
 from server.adapters.clock import SystemClock
 from server.adapters.codecs.pillow.codec import PillowImageCodec
 from server.adapters.codecs.pyav_video import PyAvVideoCodec
@@ -42,12 +43,14 @@ from server.services.admin import AdminService
 from server.services.auth import Authenticator
 from server.services.credentials import Credentials, load_or_create_secret
 from server.services.flood import FloodGuard
+from server.services.fsck import Fsck
 from server.services.image_view import MediaPresenter, PublicUrls
 from server.services.ingest import IngestService
 from server.services.media import MediaService
 from server.services.media_processing import MediaProcessor
 from server.services.preflight import MediaLimits
 from server.services.reaper import ExpiryReaper
+from server.services.scratch_reclaim import ScratchReclaimer
 from server.services.settings import SettingsService
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,10 @@ class Components:
     media: MediaService
     admin: AdminService
     reaper: ExpiryReaper
+    scratch: ScratchReclaimer
+    fsck: Fsck
     pool: WorkerPool
+    process_scratch: ProcessScratch = field(repr=False)
     engine: Engine = field(repr=False)
 
 
@@ -94,9 +100,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
         await asyncio.to_thread(load_or_create_secret, config.secret_path), ids
     )
     blobs = LocalBlobStore(config.media_dir)
-    swept = await asyncio.to_thread(blobs.sweep_scratch)
-    if swept:
-        log.info("removed %d scratch entries left by interrupted uploads", swept)
+    scratch = ScratchReclaimer(blobs.scratch, media_repo, blobs, config.scratch_sweep_interval_s)
     pool = WorkerPool(config.workers, config.processing_timeout_s)
     urls = PublicUrls(
         base_url=config.public_base_url,
@@ -174,7 +178,10 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
             clock=clock,
         ),
         reaper=ExpiryReaper(media_repo, media, clock, config.reaper_interval_s),
+        scratch=scratch,
+        fsck=Fsck(media_repo, blobs, blobs.scratch, scratch, ids),
         pool=pool,
+        process_scratch=blobs.scratch,
         engine=engine,
     )
 
@@ -197,12 +204,16 @@ class App:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.server.stop(grace)
+        await asyncio.to_thread(self.services.process_scratch.close)
         self.services.pool.shutdown()
         self.services.engine.dispose()
 
 
 async def create_server(config: ServerConfig, clock: Clock | None = None) -> App:
     services = await build_services(config, clock)
+    # Own scratch first (its lock taken), then reclaim that of processes that are gone.
+    await asyncio.to_thread(services.process_scratch.own_dir)
+    await services.scratch.reclaim()
     max_message = config.max_message_bytes
     server = grpc.aio.server(
         options=[
@@ -231,7 +242,10 @@ async def create_server(config: ServerConfig, clock: Clock | None = None) -> App
     await server.start()
     for name in ["", *service_names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    tasks = [asyncio.create_task(services.reaper.run(), name="expiry-reaper")]
+    tasks = [
+        asyncio.create_task(services.reaper.run(), name="expiry-reaper"),
+        asyncio.create_task(services.scratch.run(), name="scratch-sweeper"),
+    ]
     if config.port_file is not None:
         config.port_file.write_text(str(port))
     log.info("darkroom gRPC server listening on %s:%d", config.grpc_host, port)

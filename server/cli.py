@@ -21,6 +21,7 @@ from server.adapters.malloc_tuning import keep_large_buffers_out_of_the_heap
 from server.app import Components, build_services, create_server
 from server.config import ServerConfig, effective_settings
 from server.domain.caller import Caller
+from server.services.fsck import DEFAULT_GRACE_S
 
 log = logging.getLogger("darkroom")
 
@@ -39,11 +40,11 @@ async def _serve(config: ServerConfig) -> None:
 
 
 async def _with_services(
-    config: ServerConfig, action: Callable[[Components], Awaitable[None]]
-) -> None:
+    config: ServerConfig, action: Callable[[Components], Awaitable[int | None]]
+) -> int | None:
     services = await build_services(config)
     try:
-        await action(services)
+        return await action(services)
     finally:
         services.pool.shutdown()
         services.engine.dispose()
@@ -132,6 +133,18 @@ def _categories_create(args: argparse.Namespace) -> Callable[[Components], Await
     return action
 
 
+def _fsck(args: argparse.Namespace) -> Callable[[Components], Awaitable[int]]:
+    async def action(services: Components) -> int:
+        report = await services.fsck.check(repair=args.repair, grace_s=args.grace_s)
+        if args.json:
+            print(json.dumps(report.as_dict(), indent=2))
+        else:
+            print("\n".join(report.lines()))
+        return 1 if report.unrepaired else 0
+
+    return action
+
+
 def _load_config() -> ServerConfig | None:
     # ValidationError and a TOML syntax error are ValueErrors; a missing file is ours.
     try:
@@ -196,6 +209,30 @@ def _parser() -> argparse.ArgumentParser:
     album.add_argument("--description", default="")
     album.set_defaults(make=_albums_create)
 
+    fsck = commands.add_parser(
+        "fsck",
+        help="check media rows against files; exits 1 if problems are left unrepaired",
+        description="Report files no row owns, rows whose files are missing, variants "
+        "missing from a row's chain and scratch left by dead processes. Safe on a live "
+        "service: files younger than the grace period and live processes' scratch are "
+        "left out.",
+    )
+    fsck.add_argument(
+        "--repair",
+        action="store_true",
+        help="delete orphan files and dead scratch; remove rows whose original is gone; "
+        "clear missing derivatives from a row's chain",
+    )
+    fsck.add_argument(
+        "--grace-s",
+        type=float,
+        default=DEFAULT_GRACE_S,
+        help="leave out files younger than this, in seconds (uploads in flight; default "
+        "%(default).0f)",
+    )
+    fsck.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    fsck.set_defaults(make=_fsck)
+
     categories = commands.add_parser("categories").add_subparsers(required=True)
     category = categories.add_parser("create")
     category.add_argument("name")
@@ -225,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "server":
             asyncio.run(_serve(config))
         else:
-            asyncio.run(_with_services(config, args.make(args)))
+            return asyncio.run(_with_services(config, args.make(args))) or 0
     except DarkroomError as error:
         print(f"darkroom: {error.message}", file=sys.stderr)
         return 1

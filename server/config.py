@@ -155,6 +155,12 @@ class ServerConfig(BaseSettings):
     )
 
     reaper_interval_s: float = Field(30.0, description="How often expired media are deleted.")
+    scratch_sweep_interval_s: float = Field(
+        60.0,
+        gt=0,
+        description="How often the server reclaims the scratch of server processes that "
+        "are gone (it also does at start): their interrupted uploads' files.",
+    )
 
     @model_validator(mode="after")
     def _fill_paths(self) -> ServerConfig:

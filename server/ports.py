@@ -8,7 +8,7 @@ is async: adapters push blocking work off the loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -17,6 +17,7 @@ from server.domain.accounts import AlbumInfo, CategoryInfo, UserInfo
 from server.domain.formats import FormatKind
 from server.domain.media import MediaPage, MediaRecord
 from server.domain.processing import ImageFacts, ProcessedMedia, VideoFacts
+from server.domain.storage import LeftoverScratch, StoredBlob
 from server.domain.upload import FetchedSource
 
 # --- media rows -----------------------------------------------------------------------------
@@ -29,6 +30,13 @@ class MediaRepo(Protocol):
         self, *, limit: int, before_id: int | None, user_id: int | None, album_id: int | None
     ) -> MediaPage: ...
     async def delete(self, media_id: int) -> bool: ...
+    async def owned_keys(self, keys: Collection[str]) -> set[str]:
+        """The blob keys among ``keys`` that name a file of some row (as its chain says)."""
+        ...
+
+    async def set_chain(self, media_id: int, chain: int) -> bool:
+        """Change which variants a row says it has; False when there is no such row."""
+        ...
 
 
 class UploadCounts(Protocol):
@@ -121,7 +129,39 @@ class BlobStore(Protocol):
         ...
 
     def scratch_dir(self) -> Path:
-        """A directory on the same filesystem, for spooling files that will be put."""
+        """A directory on the same filesystem, for spooling files that will be put;
+        this process's own, so no other process reclaims it while this one lives."""
+        ...
+
+    async def journal(self, workdir: Path, key: str, source: Path) -> None:
+        """Note durably in an upload's work dir (under ``scratch_dir``) that ``key`` is
+        about to be put from ``source``: call it before each put, so that reclaiming the
+        scratch of a process killed mid-upload can find the blobs that no row owns."""
+        ...
+
+    async def listing(self, prefix: str) -> list[StoredBlob]:
+        """Every blob whose key starts with ``prefix``, with its age; scratch is not a blob."""
+        ...
+
+
+class ScratchSpace(Protocol):
+    """The scratch of every process sharing the store: each owns its own while it lives."""
+
+    async def leftovers(self) -> Sequence[LeftoverScratch]:
+        """Scratch whose owner is gone, whatever its age. Each stays claimed by this
+        process (no other one reclaims it meanwhile) until discarded or released."""
+        ...
+
+    async def discard(self, leftover: LeftoverScratch) -> None:
+        """Remove a claimed leftover and release it."""
+        ...
+
+    async def release(self, leftover: LeftoverScratch) -> None:
+        """Give a claimed leftover up untouched; releasing twice is no error."""
+        ...
+
+    async def live_owners(self) -> int:
+        """How many processes (this one included) own scratch now."""
         ...
 
 

@@ -2,7 +2,9 @@
 
 Scratch files live in one work directory that is always removed, and stored blobs
 are deleted again if anything before the row exists fails, so a failed upload
-leaves nothing behind.
+leaves nothing behind. Each blob is journaled in the work directory before it is
+stored, so an upload whose process is killed leaves nothing behind either: reclaiming
+the dead process's scratch deletes the journaled blobs that no row owns.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ class IngestSession:
             await asyncio.to_thread(shutil.rmtree, self.workdir, ignore_errors=True)
         if interrupted is not None:
             raise interrupted
+
+    async def put(self, key: str, source: Path) -> None:
+        """Store one file of this upload, journaled first; raises BlobExists as put does."""
+        await self.blobs.journal(self.workdir, key, source)
+        await self.blobs.put(key, source)
+        self.stored.append(key)
 
     async def record(self, insert: Awaitable[MediaRecord]) -> MediaRecord:
         """Insert the row, then keep the blobs; runs to the end even if cancelled."""

@@ -58,9 +58,8 @@ async def store_files(
         try:
             for path, variant, extension in files:
                 key = blob_key(folder, f"{name}{variant.value}.{extension}")
-                await session.blobs.put(key, path)
+                await session.put(key, path)
                 stored_now.append(key)
-                session.stored.append(key)
         except BlobExists:
             for key in stored_now:
                 await session.blobs.delete(key)

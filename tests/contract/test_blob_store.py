@@ -75,3 +75,26 @@ async def test_keys_in_different_folders_are_different_blobs(store: BlobStore) -
         await store.put(key, _scratch_file(store, f"s{n}"))
     await store.delete(keys[0])
     assert [await store.exists(key) for key in keys] == [False, True, True]
+
+
+async def test_a_listing_shows_the_blobs_under_a_prefix_with_their_age(store: BlobStore) -> None:
+    keys = ["images/2026/03/01/a.jpg", "images/2026/03/02/b.th.jpg"]
+    for n, key in enumerate(keys):
+        await store.put(key, _scratch_file(store, f"s{n}"))
+    _scratch_file(store, "not-a-blob")
+    listed = await store.listing("images/")
+    assert sorted(blob.key for blob in listed) == keys
+    assert all(blob.age_s >= 0 for blob in listed)
+    assert [blob.key for blob in await store.listing("images/2026/03/02/")] == keys[1:]
+    assert await store.listing("videos/") == []
+
+
+async def test_journaling_a_put_leaves_the_source_and_the_put_alone(store: BlobStore) -> None:
+    workdir = store.scratch_dir() / "upload-1"
+    workdir.mkdir()
+    source = workdir / "source"
+    source.write_bytes(b"bytes")
+    await store.journal(workdir, KEY, source)
+    await store.journal(workdir, KEY + ".th.jpg", source)
+    await store.put(KEY, source)
+    assert await store.exists(KEY) and source.read_bytes() == b"bytes"

@@ -118,3 +118,36 @@ async def test_pages_keep_to_one_owner_or_one_album_with_their_tags(repos: Repos
     assert both == MediaPage([], None)
     first_of_anns = await repos.media.page(limit=1, before_id=None, user_id=ann.id, album_id=None)
     assert _ids(first_of_anns) == [a2.id] and first_of_anns.next_before_id == a2.id
+
+
+async def test_owned_keys_are_the_files_a_row_names_through_its_chain(repos: Repos) -> None:
+    # "photo.th" is a legal name: its image looks like the thumb of "photo".
+    await _add(repos, 1, name="photo", chain=0b00101)  # image and thumb, no medium
+    await _add(repos, 2, name="photo.th", folder="2026/03/02")
+    asked = [
+        "images/2026/03/01/photo.jpg",
+        "images/2026/03/01/photo.th.jpg",
+        "images/2026/03/01/photo.md.jpg",  # not in the chain
+        "images/2026/03/02/photo.th.jpg",  # the image of "photo.th"
+        "images/2026/03/02/photo.jpg",  # no such row in that folder
+        "images/2026/03/01/other.jpg",
+        "not-an-image-key",
+    ]
+    assert await repos.media.owned_keys(asked) == {
+        "images/2026/03/01/photo.jpg",
+        "images/2026/03/01/photo.th.jpg",
+        "images/2026/03/02/photo.th.jpg",
+    }
+    assert await repos.media.owned_keys([]) == set()
+
+
+async def test_set_chain_changes_the_variants_a_row_owns(repos: Repos) -> None:
+    record = await _add(repos, 1, name="photo", chain=0b00111)
+    assert record.id is not None
+    medium = "images/2026/03/01/photo.md.jpg"
+    assert await repos.media.owned_keys([medium]) == {medium}
+    assert await repos.media.set_chain(record.id, 0b00101) is True
+    stored = await repos.media.get(record.id)
+    assert stored == dataclasses.replace(record, chain=0b00101)
+    assert await repos.media.owned_keys([medium]) == set()
+    assert await repos.media.set_chain(record.id + 100, 0b00101) is False

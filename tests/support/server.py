@@ -78,8 +78,17 @@ class RunningServer:
         return sorted(p for p in images.rglob("*") if p.is_file()) if images.exists() else []
 
     def scratch_files(self) -> list[Path]:
+        """What uploads left in scratch; a process's own directory with its lock and pid
+        marker (server/adapters/blob/scratch.py) is not theirs."""
         scratch = self.media_root / ".tmp"
-        return sorted(scratch.rglob("*")) if scratch.exists() else []
+        if not scratch.exists():
+            return []
+        ownership = {".registry.lock", "owner.lock", "owner.pid"}
+        return sorted(
+            p
+            for p in scratch.rglob("*")
+            if p.name not in ownership and not (p.parent == scratch and p.name.startswith("proc-"))
+        )
 
     def admin_metadata(self) -> list[tuple[str, str]]:
         return [("x-api-key", self.admin_key)]

@@ -97,16 +97,22 @@ class Stack:
 
 
 def start_stack(
-    data_dir: Path, extra_env: dict[str, str] | None = None, *, data_dir_from_env: bool = True
+    data_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    data_dir_from_env: bool = True,
+    admin_key: str | None = None,
 ) -> Stack:
     """``darkroom serve --port 0`` with its data in ``data_dir``.
 
     With ``data_dir_from_env=False`` the data directory must come from the settings
     themselves (a DARKROOM_CONFIG_FILE in ``extra_env``); ``data_dir`` then only holds
-    the ready file and the log.
+    the ready file and the log. ``admin_key`` restarts on data a stack made before: its
+    admin and settings are already there.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     ready_file = data_dir / "ready.json"
+    ready_file.unlink(missing_ok=True)  # a killed serve leaves its own behind
     # As './scripts/serve' runs it: the venv's bin directory is not on PATH, so the
     # supervisor must find its tools (envoy) by itself.
     venv_bin = str(Path(sys.executable).parent)
@@ -115,12 +121,14 @@ def start_stack(
         **os.environ,
         "PATH": path,
         "DARKROOM_REAPER_INTERVAL_S": "0.5",
+        # Free metrics ports (printed and in the ready file): stacks run side by side.
+        "DARKROOM_METRICS_PORT": "0",
         **(extra_env or {}),
     }
     if data_dir_from_env:
         env["DARKROOM_DATA_DIR"] = str(data_dir)
     # The child gets its own copy of the descriptor; ours closes once it is started.
-    with open(data_dir / "serve.log", "wb") as log:
+    with open(data_dir / "serve.log", "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", "0",
              "--ready-file", str(ready_file)],
@@ -140,6 +148,9 @@ def start_stack(
     if process.poll() is not None:
         raise RuntimeError((data_dir / "serve.log").read_text())
     stack = Stack(process, data_dir, env, json.loads(ready_file.read_text()))
+    if admin_key is not None:
+        stack.admin_key = admin_key
+        return stack
     stack.admin_key = stack.cli("users", "create", "root", "--admin").strip().splitlines()[-1]
     # As for the server fixtures: tests and benchmarks outrun the flood defaults.
     stack.admin_stub().UpdateSettings(

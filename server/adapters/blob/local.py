@@ -4,6 +4,9 @@ A blob is first complete and fsynced under a temporary name (the caller's scratc
 file, on the same filesystem), then hard-linked to its final name. ``link`` fails
 when the name exists, so two uploads racing for one name cannot overwrite each
 other (``rename`` would silently replace).
+
+Scratch lives in ``.tmp`` under the root, one directory per process (see scratch.py);
+it is not a blob: ``listing`` never shows it.
 """
 
 from __future__ import annotations
@@ -11,44 +14,52 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import time
 from pathlib import Path
 
+from server.adapters.blob.scratch import ProcessScratch, append_journal
+from server.adapters.blob.scratch import fsync_dir as _fsync_dir
 from server.domain.errors import StorageFailure
+from server.domain.storage import StoredBlob
 from server.ports import BlobExists
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+SCRATCH = ".tmp"
 
 
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._scratch = self.root / ".tmp"
-        self._scratch.mkdir(parents=True, exist_ok=True)
-
-    def sweep_scratch(self, older_than_s: float = 3600.0) -> int:
-        """Remove scratch left by uploads that a crash interrupted; returns how many."""
-        cutoff = time.time() - older_than_s
-        removed = 0
-        for entry in self._scratch.iterdir():
-            with contextlib.suppress(FileNotFoundError):
-                if entry.stat().st_mtime < cutoff:
-                    if entry.is_dir():
-                        shutil.rmtree(entry, ignore_errors=True)
-                    else:
-                        entry.unlink()
-                    removed += 1
-        return removed
+        self.scratch = ProcessScratch(self.root / SCRATCH, self.path_of)
 
     def scratch_dir(self) -> Path:
-        return self._scratch
+        return self.scratch.own_dir()
+
+    async def journal(self, workdir: Path, key: str, source: Path) -> None:
+        await asyncio.to_thread(append_journal, workdir, key, source)
+
+    async def listing(self, prefix: str) -> list[StoredBlob]:
+        return await asyncio.to_thread(self._listing, prefix)
+
+    def _listing(self, prefix: str) -> list[StoredBlob]:
+        # A hard link keeps the bytes' mtime (maybe minutes before the put, for a slow
+        # upload) but sets ctime: ctime is when the blob got its name.
+        now = time.time()
+        found = []
+        for directory, subdirs, files in os.walk(self.root):
+            if directory == str(self.root):
+                subdirs[:] = [d for d in subdirs if d != SCRATCH]
+            for name in files:
+                path = os.path.join(directory, name)
+                key = os.path.relpath(path, self.root).replace(os.sep, "/")
+                if not key.startswith(prefix):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    found.append(StoredBlob(key, max(0.0, now - os.stat(path).st_ctime)))
+            # Prune directories the prefix rules out, so a walk of images/ skips the rest.
+            relative = os.path.relpath(directory, self.root).replace(os.sep, "/")
+            base = "" if relative == "." else relative + "/"
+            subdirs[:] = [d for d in subdirs if _may_hold(base + d + "/", prefix)]
+        return found
 
     def path_of(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -92,3 +103,8 @@ class LocalBlobStore:
                 self.path_of(key).unlink()
 
         await asyncio.to_thread(work)
+
+
+def _may_hold(directory: str, prefix: str) -> bool:
+    """Whether keys under ``directory`` (with a trailing slash) can start with ``prefix``."""
+    return directory.startswith(prefix) or prefix.startswith(directory)

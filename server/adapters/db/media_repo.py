@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import case, delete, func
+from sqlalchemy import case, delete, func, update
 from sqlmodel import Session, col, select
 
 from server.adapters.db.session import SqlRepo
 from server.adapters.db.tables import MediaRow, MediaTagRow
-from server.domain.media import MediaPage, MediaRecord, MediaType
+from server.domain.media import MediaPage, MediaRecord, MediaType, Variant
 
 _RECORD_FIELDS = [
     name for name in MediaRecord.__dataclass_fields__ if name not in ("tags", "type", "id")
@@ -25,6 +26,23 @@ def _to_row(record: MediaRecord) -> MediaRow:
 def _to_record(row: MediaRow, tags: list[str]) -> MediaRecord:
     values = {name: getattr(row, name) for name in _RECORD_FIELDS}
     return MediaRecord(**values, type=MediaType(row.type), tags=tags, id=row.id)
+
+
+_IN_BATCH = 500  # well under SQLite's 999 bound parameters of old builds
+
+
+def _owner_names(key: str) -> tuple[str, set[str]] | None:
+    """The folder and the names a row owning ``key`` could have: ``images/F/n.th.jpg``
+    is ``n``'s thumb, or the image of an item named ``n.th`` (names may hold dots)."""
+    folder, _, filename = key.removeprefix("images/").rpartition("/")
+    if not key.startswith("images/") or not folder:
+        return None
+    stem = filename.rpartition(".")[0] or filename
+    names = {stem}
+    for variant in Variant:
+        if variant.value and stem.endswith(variant.value):
+            names.add(stem.removesuffix(variant.value))
+    return folder, names
 
 
 def _tags_of(session: Session, media_ids: list[int]) -> dict[int, list[str]]:
@@ -88,6 +106,41 @@ class SqlMediaRepo(SqlRepo):
         def work(session: Session) -> bool:
             session.exec(delete(MediaTagRow).where(col(MediaTagRow.media_id) == media_id))
             result = session.exec(delete(MediaRow).where(col(MediaRow.id) == media_id))
+            return bool(result.rowcount)
+
+        return await self._run(work)
+
+    async def owned_keys(self, keys: Collection[str]) -> set[str]:
+        wanted = set(keys)
+        by_folder: dict[str, set[str]] = defaultdict(set)
+        for key in wanted:
+            parsed = _owner_names(key)
+            if parsed is not None:
+                by_folder[parsed[0]].update(parsed[1])
+
+        def work(session: Session) -> set[str]:
+            owned: set[str] = set()
+            for folder, names in by_folder.items():
+                ordered = sorted(names)
+                for at in range(0, len(ordered), _IN_BATCH):
+                    batch = ordered[at : at + _IN_BATCH]
+                    rows = session.exec(
+                        select(MediaRow)
+                        .where(MediaRow.folder == folder)
+                        .where(col(MediaRow.name).in_(batch))
+                    )
+                    for row in rows:
+                        keys_of_row = _to_record(row, []).blob_keys()
+                        owned.update(k for k in keys_of_row if k in wanted)
+            return owned
+
+        return await self._run(work) if by_folder else set()
+
+    async def set_chain(self, media_id: int, chain: int) -> bool:
+        def work(session: Session) -> bool:
+            result = session.exec(
+                update(MediaRow).where(col(MediaRow.id) == media_id).values(chain=chain)
+            )
             return bool(result.rowcount)
 
         return await self._run(work)

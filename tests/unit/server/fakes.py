@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from server.domain.accounts import AlbumInfo, CategoryInfo, UserInfo
 from server.domain.errors import AlreadyExists
 from server.domain.media import MediaPage, MediaRecord
+from server.domain.storage import StoredBlob
 from server.ports import BlobExists
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -213,6 +214,17 @@ class MediaRows:
         self.rows = [r for r in self.rows if r.id != media_id]
         return len(self.rows) < before
 
+    async def owned_keys(self, keys: Collection[str]) -> set[str]:
+        wanted = set(keys)
+        return {key for r in self.rows for key in r.blob_keys() if key in wanted}
+
+    async def set_chain(self, media_id: int, chain: int) -> bool:
+        for n, row in enumerate(self.rows):
+            if row.id == media_id:
+                self.rows[n] = dataclasses.replace(row, chain=chain)
+                return True
+        return False
+
     async def counts_since(
         self,
         moments: Sequence[datetime],
@@ -248,13 +260,17 @@ def _id_of(record: MediaRecord) -> int:
 
 
 class Blobs:
-    """A BlobStore in a directory; ``taken`` keys refuse a put as a clash would."""
+    """A BlobStore in a directory; ``taken`` keys refuse a put as a clash would.
+
+    Every blob is as old as ``age_s`` says (an hour unless the test sets one)."""
 
     def __init__(self, root: Path, taken: Sequence[str] = ()) -> None:
         self.root = root
         self.taken = set(taken)
         self.stored: dict[str, bytes] = {}
         self.deleted: list[str] = []
+        self.journaled: list[tuple[Path, str, Path]] = []
+        self.age_s: dict[str, float] = {}
         (root / "scratch").mkdir(parents=True, exist_ok=True)
 
     async def put(self, key: str, source: Path) -> None:
@@ -271,3 +287,13 @@ class Blobs:
 
     def scratch_dir(self) -> Path:
         return self.root / "scratch"
+
+    async def journal(self, workdir: Path, key: str, source: Path) -> None:
+        self.journaled.append((workdir, key, source))
+
+    async def listing(self, prefix: str) -> list[StoredBlob]:
+        return [
+            StoredBlob(key, self.age_s.get(key, 3600.0))
+            for key in self.stored
+            if key.startswith(prefix)
+        ]

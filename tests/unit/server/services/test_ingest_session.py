@@ -11,6 +11,7 @@ from typing import cast
 import pytest
 
 from server.domain.media import MediaRecord
+from server.domain.storage import StoredBlob
 from server.services.ingest_session import IngestSession
 
 STORED = ["images/a.jpg", "images/a.th.jpg"]
@@ -36,6 +37,12 @@ class _Blobs:
 
     def scratch_dir(self) -> Path:
         return self.root
+
+    async def journal(self, workdir: Path, key: str, source: Path) -> None:
+        raise NotImplementedError
+
+    async def listing(self, prefix: str) -> list[StoredBlob]:
+        raise NotImplementedError
 
 
 async def _until(condition: Callable[[], bool]) -> None:
