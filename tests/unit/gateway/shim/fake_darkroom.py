@@ -22,6 +22,7 @@ from gateway.shim.config import ShimConfig
 from gateway.shim.grpc_client import CallFailed, DarkroomClient
 
 CLIENT_ADDRESS = "203.0.113.9"
+URL = "/api/1/upload"
 BOUNDARY = "darkroom-test-boundary"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 
@@ -147,6 +148,10 @@ class FakeDarkroom(DarkroomClient):
         self.closed = True
 
 
+PARTIAL = {"message": "File was partially uploaded (UPLOAD_ERR_PARTIAL)", "code": 601}
+FORM_SIZE = {"message": "File exceeds form max size (UPLOAD_ERR_FORM_SIZE)", "code": 601}
+
+
 def shim_config(tmp_path: Path, **changes: Any) -> ShimConfig:
     return ShimConfig(spool_dir=tmp_path / "spool", **changes)
 
@@ -162,11 +167,28 @@ async def shim(
         yield http
 
 
+async def post(fake: FakeDarkroom, tmp_path: Path, *args: Any, **kwargs: Any) -> httpx.Response:
+    """One POST to a shim of its own; ``config=`` sets ShimConfig fields."""
+    config = kwargs.pop("config", {})
+    async with shim(fake, tmp_path, **config) as http:
+        return await http.post(*args, **kwargs)
+
+
+def error_of(answer: httpx.Response) -> dict[str, Any]:
+    """The ``error`` of a JSON error answer, whose status_code is the HTTP status."""
+    body = answer.json()
+    assert answer.status_code == body["status_code"]
+    return dict(body["error"])
+
+
 @dataclass(frozen=True)
 class File:
     filename: str
     data: bytes
     content_type: str = "image/jpeg"
+
+
+PHOTO = File("holiday.jpg", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40)
 
 
 Part = tuple[str, "str | File"]
