@@ -32,8 +32,10 @@ from server.adapters.db.media_repo import SqlMediaRepo
 from server.adapters.db.user_repo import SqlUserRepo
 from server.adapters.db.variable_store import SqlVariableStore
 from server.adapters.fetch.source_fetcher import SafeSourceFetcher
+from server.adapters.metrics import ServerMetrics
 from server.adapters.workers import WorkerPool
 from server.api.admin_servicer import AdminServicer
+from server.api.interceptors import AccessLog, ObservedAuthenticator
 from server.api.media_servicer import MediaServicer
 from server.config import ServerConfig
 from server.domain.derivatives import DerivativeSizes
@@ -71,6 +73,7 @@ class Components:
     scratch: ScratchReclaimer
     fsck: Fsck
     pool: WorkerPool
+    metrics: ServerMetrics
     process_scratch: ProcessScratch = field(repr=False)
     engine: Engine = field(repr=False)
 
@@ -102,6 +105,8 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
     blobs = LocalBlobStore(config.media_dir)
     scratch = ScratchReclaimer(blobs.scratch, media_repo, blobs, config.scratch_sweep_interval_s)
     pool = WorkerPool(config.workers, config.processing_timeout_s)
+    metrics = ServerMetrics()
+    metrics.watch_pool(pool)
     urls = PublicUrls(
         base_url=config.public_base_url,
         image_route=config.image_route,
@@ -146,24 +151,26 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
     )
     return Components(
         config=config,
-        auth=Authenticator(keys, variables, credentials),
+        auth=ObservedAuthenticator(keys, variables, credentials),
         ingest=IngestService(
             media=media_repo,
             albums=albums,
             categories=categories,
             blobs=blobs,
             processor=MediaProcessor(
-                image=PillowImageCodec(pool, sizes),
-                video=PyAvVideoCodec(pool, sizes, config.video_deadline_s),
+                image=PillowImageCodec(pool, sizes, metrics),
+                video=PyAvVideoCodec(pool, sizes, config.video_deadline_s, metrics),
                 limits=limits,
+                metrics=metrics,
             ),
             fetcher=fetcher,
-            flood=FloodGuard(media_repo),
+            flood=FloodGuard(media_repo, metrics),
             settings=settings,
             secrets=credentials,
             ids=ids,
             presenter=presenter,
             clock=clock,
+            metrics=metrics,
         ),
         media=media,
         admin=AdminService(
@@ -177,10 +184,11 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
             ids=ids,
             clock=clock,
         ),
-        reaper=ExpiryReaper(media_repo, media, clock, config.reaper_interval_s),
+        reaper=ExpiryReaper(media_repo, media, clock, config.reaper_interval_s, metrics),
         scratch=scratch,
         fsck=Fsck(media_repo, blobs, blobs.scratch, scratch, ids),
         pool=pool,
+        metrics=metrics,
         process_scratch=blobs.scratch,
         engine=engine,
     )
@@ -193,6 +201,7 @@ class App:
     services: Components
     tasks: list[asyncio.Task[None]]
     health: AsyncHealthServicer
+    metrics_port: int = 0
 
     async def stop(self, grace: float = GRACE_S) -> None:
         """Drain, then stop: health says NOT_SERVING at once (Envoy stops routing here),
@@ -204,6 +213,7 @@ class App:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.server.stop(grace)
+        self.services.metrics.close()
         await asyncio.to_thread(self.services.process_scratch.close)
         self.services.pool.shutdown()
         self.services.engine.dispose()
@@ -216,10 +226,11 @@ async def create_server(config: ServerConfig, clock: Clock | None = None) -> App
     await services.scratch.reclaim()
     max_message = config.max_message_bytes
     server = grpc.aio.server(
+        interceptors=[AccessLog(services.metrics)],
         options=[
             ("grpc.max_receive_message_length", max_message),
             ("grpc.max_send_message_length", max_message),
-        ]
+        ],
     )
     media_pb2_grpc.add_MediaServiceServicer_to_server(
         MediaServicer(services.auth, services.ingest, services.media), server
@@ -239,6 +250,8 @@ async def create_server(config: ServerConfig, clock: Clock | None = None) -> App
     port = server.add_insecure_port(f"{config.grpc_host}:{config.grpc_port}")
     if port == 0:
         raise OSError(f"cannot bind {config.grpc_host}:{config.grpc_port}")
+    # Loopback only, whatever grpc_host is: metrics are for a local scraper, never public.
+    metrics_port = services.metrics.serve("127.0.0.1", config.metrics_port)
     await server.start()
     for name in ["", *service_names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -249,4 +262,4 @@ async def create_server(config: ServerConfig, clock: Clock | None = None) -> App
     if config.port_file is not None:
         config.port_file.write_text(str(port))
     log.info("darkroom gRPC server listening on %s:%d", config.grpc_host, port)
-    return App(server, port, services, tasks, health_servicer)
+    return App(server, port, services, tasks, health_servicer, metrics_port)

@@ -89,6 +89,15 @@ class ServerConfig(BaseSettings):
     port_file: Path | None = Field(
         None, description="If set, the bound gRPC port is written here once serving."
     )
+    metrics_port: int = Field(
+        9464,
+        ge=0,
+        le=65_533,
+        description="Prometheus metrics, on 127.0.0.1 only: the gRPC server's /metrics on "
+        "this port; under `darkroom serve` the shim's /metrics on the next one and Envoy's "
+        "admin (/stats/prometheus) on the one after. 0 picks free ports (printed, and in "
+        "the ready file).",
+    )
     timezone: str = Field("UTC", description="Timezone of `date` in answers and date folders.")
     secret_file: Path | None = Field(
         None,

@@ -9,9 +9,10 @@ is async: adapters push blocking work off the loop.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 from server.domain.accounts import AlbumInfo, CategoryInfo, UserInfo
 from server.domain.formats import FormatKind
@@ -193,3 +194,29 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """Aware UTC now."""
         ...
+
+
+# --- what operators watch -------------------------------------------------------------------
+
+# The stages of an upload, in order; each is timed on its own (docs/operations.md).
+UploadStage = Literal["spool", "sniff", "probe", "decode", "strip", "variants", "store", "record"]
+
+
+class UploadMetrics(Protocol):
+    """Counters and timings of the upload pipeline; server.adapters.metrics exports them.
+
+    Calls are cheap and never fail, and may come from worker threads (the codecs)."""
+
+    def stage(self, stage: UploadStage) -> AbstractContextManager[None]:
+        """Time the block it wraps as one ``stage``, whether it succeeds or fails."""
+        ...
+
+    def upload_finished(self, outcome: str, reason: str, kind: str, media_format: str) -> None:
+        """One upload ended: ``outcome`` is its Chevereto code ("200" when stored), and
+        ``reason`` the error's stable reason ("OK"): Chevereto gives one code to many."""
+        ...
+
+    def bytes_received(self, count: int) -> None: ...
+    def bytes_stored(self, count: int) -> None: ...
+    def flood_refused(self, window: str) -> None: ...
+    def expired_deleted(self, count: int) -> None: ...

@@ -30,6 +30,10 @@ class WorkerPool:
         # Jobs wait for a free worker here, so the deadline only counts running time:
         # a queue under load must not time uploads out before they start.
         self._slots = asyncio.Semaphore(workers)
+        self.size = workers
+        # What an operator watches (server.adapters.metrics reads them at scrape time).
+        self.queued = 0  # jobs waiting for a free worker
+        self.busy = 0  # workers running a job, late ones past their deadline included
         self._timeout_s = timeout_s
         # ...but a pool whose every thread is stuck must still fail uploads in bounded
         # time rather than queue them forever.
@@ -38,16 +42,20 @@ class WorkerPool:
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         call = functools.partial(fn, *args, **kwargs)
+        self.queued += 1
         try:
             async with asyncio.timeout(self._queue_timeout_s):
                 await self._slots.acquire()
         except TimeoutError as exc:
             raise ProcessingTimeout(timeout_s=self._timeout_s) from exc
+        finally:
+            self.queued -= 1
         try:
             work = loop.run_in_executor(self._executor, call)
         except BaseException:
             self._slots.release()
             raise
+        self.busy += 1
         # A thread cannot be stopped, so a job past its deadline keeps its worker: the
         # slot comes back only when the thread is done, or the next job's deadline would
         # tick while it waits in the executor's queue behind the late one.
@@ -61,6 +69,7 @@ class WorkerPool:
     def _release(self, work: asyncio.Future[Any]) -> None:
         if not work.cancelled():
             work.exception()  # a late job's failure has no caller left to hear it
+        self.busy -= 1
         self._slots.release()
 
     def shutdown(self) -> None:

@@ -19,6 +19,7 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from server.api.interceptors import caller_trailers
 from server.domain.errors import Category, DarkroomError
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,10 @@ def internal_status() -> status_pb2.Status:
 
 
 async def _abort(context: grpc.aio.ServicerContext[Any, Any], status: status_pb2.Status) -> None:
-    # grpc-stubs do not declare the aio context's abort_with_status (grpcio has it).
-    await context.abort_with_status(rpc_status.to_status(status))  # type: ignore[attr-defined]
+    # What abort_with_status does, plus who the caller was (the shim's access log).
+    rich = rpc_status.to_status(status)
+    trailers = (*rich.trailing_metadata, *caller_trailers())
+    await context.abort(rich.code, rich.details, trailing_metadata=trailers)
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])

@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 
 
-def _metadata(context: grpc.aio.ServicerContext[Any, Any], name: str) -> str | None:
+def metadata_value(context: grpc.aio.ServicerContext[Any, Any], name: str) -> str | None:
     for key, value in context.invocation_metadata() or ():
         if key == name:
             return value if isinstance(value, str) else value.decode()
@@ -16,7 +16,7 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any], name: str) -> str | N
 
 def api_key(context: grpc.aio.ServicerContext[Any, Any], field_value: str) -> str:
     # Chevereto: the header wins whenever it is present, even empty.
-    header = _metadata(context, "x-api-key")
+    header = metadata_value(context, "x-api-key")
     return header if header is not None else field_value
 
 
@@ -27,7 +27,7 @@ def client_ip(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     X-Forwarded-For, and the shim passes that header on; the last entry is the one no
     client can forge. The gRPC port itself listens on loopback only.
     """
-    forwarded = _metadata(context, "x-forwarded-for")
+    forwarded = metadata_value(context, "x-forwarded-for")
     if forwarded:
         return forwarded.rsplit(",", 1)[-1].strip()
     peer = context.peer() or ""  # "ipv4:1.2.3.4:5678" or "ipv6:[::1]:5678"

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from server.domain import errors
 from server.domain.caller import Caller
-from server.ports import UploadCounts
+from server.ports import UploadCounts, UploadMetrics
+from server.services.null_metrics import NULL_METRICS
 from server.services.settings import UploadSettings
 
 _WINDOWS = (
@@ -23,8 +24,9 @@ _WINDOWS = (
 
 
 class FloodGuard:
-    def __init__(self, counts: UploadCounts) -> None:
+    def __init__(self, counts: UploadCounts, metrics: UploadMetrics = NULL_METRICS) -> None:
         self._counts = counts
+        self._metrics = metrics
 
     async def check(
         self, caller: Caller, client_ip: str, settings: UploadSettings, now: datetime
@@ -49,6 +51,7 @@ class FloodGuard:
         )
         for (unit, _, limit), key_count, ip_count in zip(windows, by_key, by_ip, strict=True):
             if max(key_count, ip_count) >= limit:
+                self._metrics.flood_refused(unit)
                 noun = "image" if limit == 1 else "images"
                 raise errors.Flooding(
                     f"Flooding detected. You can only upload {limit} {noun} per {unit}",

@@ -6,11 +6,13 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC
 
 from server.domain import errors
 from server.domain.caller import Caller
+from server.domain.formats import Sniffed
 from server.domain.ids import MAX_ROW_ID, IdCodec, row_id
 from server.domain.media import (
     CHAIN_FRAME,
@@ -22,13 +24,22 @@ from server.domain.media import (
 )
 from server.domain.text import parse_tags, storable, title_from_filename, truncate_title
 from server.domain.upload import FileSource, UploadOptions, UploadSource
-from server.ports import AlbumRepo, BlobStore, CategoryRepo, Clock, MediaRepo, SourceFetcher
+from server.ports import (
+    AlbumRepo,
+    BlobStore,
+    CategoryRepo,
+    Clock,
+    MediaRepo,
+    SourceFetcher,
+    UploadMetrics,
+)
 from server.services.credentials import Credentials
 from server.services.expiry_policy import expiration_for
 from server.services.flood import FloodGuard
 from server.services.image_view import ImageView, MediaPresenter
 from server.services.ingest_session import IngestSession
 from server.services.media_processing import MediaProcessor
+from server.services.null_metrics import NULL_METRICS
 from server.services.settings import SettingsService, UploadSettings
 from server.services.sources import accepted_source
 from server.services.spool import Spool, spool
@@ -40,6 +51,18 @@ class UploadResult:
     record: MediaRecord
     delete_token: str
     image: ImageView
+
+
+@dataclass
+class _Seen:
+    """What an upload turned out to be, as far as it got: the labels of its outcome."""
+
+    kind: str = "unknown"
+    media_format: str = "unknown"
+
+    def sniffed(self, sniffed: Sniffed) -> None:
+        self.kind = "video" if sniffed.is_video else "image"
+        self.media_format = sniffed.kind
 
 
 class IngestService:
@@ -58,7 +81,9 @@ class IngestService:
         ids: IdCodec,
         presenter: MediaPresenter,
         clock: Clock,
+        metrics: UploadMetrics = NULL_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._media = media
         self._albums = albums
         self._categories = categories
@@ -80,6 +105,31 @@ class IngestService:
         *,
         client_ip: str = "",
     ) -> UploadResult:
+        seen = _Seen()
+        try:
+            result = await self._upload(caller, source, options, client_ip, seen)
+        except errors.DarkroomError as error:
+            self._metrics.upload_finished(
+                str(error.code), error.reason, seen.kind, seen.media_format
+            )
+            raise
+        except asyncio.CancelledError:  # the caller went away
+            self._metrics.upload_finished("cancelled", "CANCELLED", seen.kind, seen.media_format)
+            raise
+        except Exception:
+            self._metrics.upload_finished("500", "INTERNAL", seen.kind, seen.media_format)
+            raise
+        self._metrics.upload_finished("200", "OK", seen.kind, seen.media_format)
+        return result
+
+    async def _upload(
+        self,
+        caller: Caller,
+        source: UploadSource | None,
+        options: UploadOptions,
+        client_ip: str,
+        seen: _Seen,
+    ) -> UploadResult:
         settings = await self._settings.current()
         if not self.may_upload(caller, settings):
             raise errors.RequestDenied()
@@ -88,13 +138,18 @@ class IngestService:
 
         max_bytes = settings.max_bytes(caller.is_guest)
         async with IngestSession(self._blobs) as session:
-            spooled = await spool(accepted, options, session.workdir, max_bytes, self._fetcher)
+            with self._metrics.stage("spool"):
+                spooled = await spool(accepted, options, session.workdir, max_bytes, self._fetcher)
+            self._metrics.bytes_received(spooled.size)
             if isinstance(accepted, FileSource):
                 options = options.merged_with(accepted.late_options())
                 spooled.filename = spooled.filename or options.filename
             record, token = await self._ingest(
-                spooled, caller, options, settings, session, client_ip
+                spooled, caller, options, settings, session, client_ip, seen
             )
+        self._metrics.bytes_stored(
+            record.size + record.thumb_size + record.medium_size + record.frame_size
+        )
         image = self._presenter.image_object(record, now=self._clock.now(), delete_token=token)
         return UploadResult(record, token, image)
 
@@ -114,6 +169,7 @@ class IngestService:
         settings: UploadSettings,
         session: IngestSession,
         client_ip: str,
+        seen: _Seen,
     ) -> tuple[MediaRecord, str]:
         processed = await self._processor.process(
             spooled,
@@ -121,6 +177,7 @@ class IngestService:
             max_bytes=settings.max_bytes(caller.is_guest),
             target_width=options.width if options.width > 0 else None,
             workdir=session.workdir,
+            on_sniffed=seen.sniffed,
         )
         now = self._clock.now()
         date_gmt = now
@@ -128,7 +185,8 @@ class IngestService:
             date_gmt = processed.taken_at.replace(tzinfo=UTC)
         folder = self._presenter.local_date(date_gmt).strftime("%Y/%m/%d")
         names = file_names(spooled.filename, processed)
-        name = await store_files(session, processed, folder, names)
+        with self._metrics.stage("store"):
+            name = await store_files(session, processed, folder, names)
         token, token_hash = self._secrets.new_delete_token()
         record = MediaRecord(
             name=name,
@@ -168,7 +226,8 @@ class IngestService:
             delete_token_hash=token_hash,
             uploader_ip=client_ip[:45] or None,
         )
-        return await session.record(self._media.add(record)), token
+        with self._metrics.stage("record"):
+            return await session.record(self._media.add(record)), token
 
     async def _category(self, category_id: int) -> int | None:
         if not 0 < category_id <= MAX_ROW_ID:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.ports import Clock, ExpiredMedia
+from server.ports import Clock, ExpiredMedia, UploadMetrics
 from server.services.media import MediaService
+from server.services.null_metrics import NULL_METRICS
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -18,8 +19,14 @@ BATCH = 100
 
 class ExpiryReaper:
     def __init__(
-        self, media: ExpiredMedia, service: MediaService, clock: Clock, interval_s: float
+        self,
+        media: ExpiredMedia,
+        service: MediaService,
+        clock: Clock,
+        interval_s: float,
+        metrics: UploadMetrics = NULL_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._media = media
         self._service = service
         self._clock = clock
@@ -32,6 +39,7 @@ class ExpiryReaper:
             batch = await self._media.expired(self._clock.now(), BATCH)
             for record in batch:
                 await self._service.remove(record)
+                self._metrics.expired_deleted(1)
                 deleted += 1
             if len(batch) < BATCH:
                 return deleted

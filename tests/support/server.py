@@ -169,6 +169,8 @@ def start_server(
         "DARKROOM_PORT_FILE": str(port_file),
         "DARKROOM_PUBLIC_BASE_URL": "http://darkroom.test/",
         "DARKROOM_REAPER_INTERVAL_S": "0.2",
+        # Free metrics ports: several servers run at once, beside anything on 9464.
+        "DARKROOM_METRICS_PORT": "0",
         **(extra_env or {}),
     }
     log_path = data_dir / "server.log"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from server.adapters.workers import WorkerPool
 from server.domain.derivatives import DerivativeSizes
 from server.domain.errors import DarkroomError, InvalidVideo, ProcessingTimeout
 from server.domain.processing import ProcessedMedia, VideoFacts
+from server.ports import UploadMetrics, UploadStage
 
 # av.open's name for each container family, and what we write back.
 _CONTAINERS = {
@@ -64,11 +66,19 @@ def whole_seconds(duration_s: float) -> int:
 
 class PyAvVideoCodec:
     def __init__(
-        self, pool: WorkerPool, sizes: DerivativeSizes | None = None, deadline_s: float = 60.0
+        self,
+        pool: WorkerPool,
+        sizes: DerivativeSizes | None = None,
+        deadline_s: float = 60.0,
+        metrics: UploadMetrics | None = None,
     ) -> None:
         self._pool = pool
         self._sizes = sizes or DerivativeSizes()
         self._deadline_s = deadline_s
+        self._metrics = metrics
+
+    def _stage(self, stage: UploadStage) -> AbstractContextManager[None]:
+        return self._metrics.stage(stage) if self._metrics else nullcontext()
 
     async def probe(self, path: Path, kind: str) -> VideoFacts:
         return await self._pool.run(self.probe_sync, path, kind)
@@ -119,14 +129,18 @@ class PyAvVideoCodec:
     def process_sync(self, path: Path, kind: str, workdir: Path) -> ProcessedMedia:
         deadline = _Deadline(self._deadline_s)
         try:
-            still, duration = self._still(path, kind, deadline)
+            with self._stage("decode"):
+                still, duration = self._still(path, kind, deadline)
             stored = workdir / f"stored.{kind}"
-            self._remux(path, kind, stored, deadline)
+            # Remuxing is how a video's metadata is stripped.
+            with self._stage("strip"):
+                self._remux(path, kind, stored, deadline)
         except (DarkroomError, MemoryError):
             raise
         except Exception as exc:  # any demux/decode failure on hostile bytes
             raise InvalidVideo(detail=str(exc)[:200]) from exc
-        return self._derivatives(still, stored, kind, duration, workdir)
+        with self._stage("variants"):
+            return self._derivatives(still, stored, kind, duration, workdir)
 
     def _still(self, path: Path, kind: str, deadline: _Deadline) -> tuple[Image.Image, float]:
         """The upright frame at floor(duration / 4) s, or the first one of a short clip."""

@@ -7,6 +7,7 @@ is stripped losslessly instead.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -25,6 +26,7 @@ from server.domain.errors import (
     WidthUpscale,
 )
 from server.domain.processing import ImageFacts, ProcessedMedia
+from server.ports import UploadMetrics, UploadStage
 
 # Formats whose stored file is re-encoded on ingest, and what they become.
 _CONVERTED = {"bmp": "png", "heic": "jpeg"}
@@ -39,9 +41,18 @@ def _displayed(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 
 class PillowImageCodec:
-    def __init__(self, pool: WorkerPool, sizes: DerivativeSizes | None = None) -> None:
+    def __init__(
+        self,
+        pool: WorkerPool,
+        sizes: DerivativeSizes | None = None,
+        metrics: UploadMetrics | None = None,
+    ) -> None:
         self._pool = pool
         self._sizes = sizes or DerivativeSizes()
+        self._metrics = metrics
+
+    def _stage(self, stage: UploadStage) -> AbstractContextManager[None]:
+        return self._metrics.stage(stage) if self._metrics else nullcontext()
 
     async def probe(self, path: Path, kind: str) -> ImageFacts:
         return await self._pool.run(self.probe_sync, path, kind)
@@ -101,39 +112,30 @@ class PillowImageCodec:
                 raise WidthUpscale()
             resize_to = (target_width, max(1, round(target_width / (width / height))))
 
-        if animated:
-            pixels.load_every_frame(im)
-        needs_full = resize_to is not None or kind in _CONVERTED
-        base = pixels.decode(im, kind, orientation, (width, height), sizes, full=needs_full)
+        with self._stage("decode"):
+            if animated:
+                pixels.load_every_frame(im)
+            needs_full = resize_to is not None or kind in _CONVERTED
+            base = pixels.decode(im, kind, orientation, (width, height), sizes, full=needs_full)
 
         source_md5: str | None = None
         stored_md5: str | None = None
-        if kind in _CONVERTED:
-            pixels.save(base, stored, stored_kind, 92)
-        else:
-            stored_md5 = self._strip_or_reencode(path, kind, orientation, stored)
-        if resize_to is not None:
-            source_md5 = stored_md5 or md5_of(stored)
-            stored_md5 = None
-            base = base.resize(resize_to, Image.Resampling.LANCZOS)
-            pixels.save(base, stored, stored_kind, sizes.jpeg_quality)
-            width, height = resize_to
-
-        thumb = workdir / f"thumb.{stored_kind}"
-        fitted = ImageOps.fit(
-            base, (sizes.thumb_width, sizes.thumb_height), Image.Resampling.LANCZOS
-        )
-        pixels.save(fitted, thumb, stored_kind, sizes.jpeg_quality)
-
-        medium: Path | None = None
-        medium_w = medium_h = 0
-        if width > sizes.medium_size or animated:
-            medium_w = min(sizes.medium_size, width) if animated else sizes.medium_size
-            medium_h = max(1, round(medium_w / (width / height)))
-            medium = workdir / f"medium.{stored_kind}"
-            resized = base.resize((medium_w, medium_h), Image.Resampling.LANCZOS, reducing_gap=3)
-            pixels.save(resized, medium, stored_kind, sizes.jpeg_quality)
-
+        # "strip": the stored original written, stripped losslessly or re-encoded.
+        with self._stage("strip"):
+            if kind in _CONVERTED:
+                pixels.save(base, stored, stored_kind, 92)
+            else:
+                stored_md5 = self._strip_or_reencode(path, kind, orientation, stored)
+            if resize_to is not None:
+                source_md5 = stored_md5 or md5_of(stored)
+                stored_md5 = None
+                base = base.resize(resize_to, Image.Resampling.LANCZOS)
+                pixels.save(base, stored, stored_kind, sizes.jpeg_quality)
+                width, height = resize_to
+        with self._stage("variants"):
+            thumb, medium, medium_w, medium_h = self._variants(
+                base, (width, height), stored_kind, animated, workdir
+            )
         return ProcessedMedia(
             path=stored,
             extension=stored_kind,
@@ -156,6 +158,34 @@ class PillowImageCodec:
             description=embedded.description,
             taken_at=embedded.taken_at,
         )
+
+    def _variants(
+        self,
+        base: Image.Image,
+        size: tuple[int, int],
+        stored_kind: str,
+        animated: bool,
+        workdir: Path,
+    ) -> tuple[Path, Path | None, int, int]:
+        """The thumb, and the medium when the stored image (``size``; ``base`` may be
+        decoded smaller) is wider than it, or animated."""
+        sizes = self._sizes
+        width, height = size
+        thumb = workdir / f"thumb.{stored_kind}"
+        fitted = ImageOps.fit(
+            base, (sizes.thumb_width, sizes.thumb_height), Image.Resampling.LANCZOS
+        )
+        pixels.save(fitted, thumb, stored_kind, sizes.jpeg_quality)
+
+        medium: Path | None = None
+        medium_w = medium_h = 0
+        if width > sizes.medium_size or animated:
+            medium_w = min(sizes.medium_size, width) if animated else sizes.medium_size
+            medium_h = max(1, round(medium_w / (width / height)))
+            medium = workdir / f"medium.{stored_kind}"
+            resized = base.resize((medium_w, medium_h), Image.Resampling.LANCZOS, reducing_gap=3)
+            pixels.save(resized, medium, stored_kind, sizes.jpeg_quality)
+        return thumb, medium, medium_w, medium_h
 
     def _strip_or_reencode(
         self, path: Path, kind: str, orientation: int, stored: Path

@@ -114,3 +114,27 @@ async def test_running_jobs_never_outnumber_the_workers_even_after_timeouts() ->
         for release in [*late, *releases]:
             release.set()
         pool.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_queued_and_busy_count_what_waits_and_what_runs_late_jobs_included() -> None:
+    pool = WorkerPool(workers=1, timeout_s=DEADLINE_S)
+    jobs = _Jobs()
+    late_release, next_release = threading.Event(), threading.Event()
+    try:
+        assert (pool.queued, pool.busy, pool.size) == (0, 0, 1)
+        with pytest.raises(ProcessingTimeout):
+            await pool.run(jobs.block, "late", late_release)
+        assert (pool.queued, pool.busy) == (0, 1)  # past its deadline, still on its worker
+        following = asyncio.create_task(pool.run(jobs.block, "next", next_release))
+        await asyncio.sleep(0)  # one step: it waits for the worker
+        assert (pool.queued, pool.busy) == (1, 1)
+        late_release.set()
+        next_release.set()
+        assert await following == "next"
+        await asyncio.to_thread(wait_until, lambda: pool.busy == 0, 10.0, "the worker free")
+        assert pool.queued == 0
+    finally:
+        late_release.set()
+        next_release.set()
+        pool.shutdown()

@@ -108,6 +108,7 @@ async def running_darkroom(tmp_path: Path) -> AsyncIterator[Darkroom]:
         public_base_url=BASE_URL,
         processing_workers=2,
         reaper_interval_s=3600,
+        metrics_port=0,  # a free port: servers of tests running side by side never clash
     )
     app = await create_server(config)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
