@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -13,14 +14,18 @@ from starlette.routing import Route
 from gateway.shim import viewer
 from gateway.shim.config import ShimConfig
 from gateway.shim.grpc_client import CallFailed, DarkroomClient
+from gateway.shim.observability import Observed, ShimMetrics
 from gateway.shim.pages import Pages
 from gateway.shim.upload import UploadHandler
 
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def create_app(config: ShimConfig, client: DarkroomClient | None = None) -> Starlette:
-    """``client`` stands in for the gRPC one (tests); the app closes it on shutdown."""
+def create_app(
+    config: ShimConfig, client: DarkroomClient | None = None, metrics: ShimMetrics | None = None
+) -> Starlette:
+    """``client`` stands in for the gRPC one (tests); the app closes it on shutdown.
+    ``metrics`` are those ``__main__`` serves (a private set when not given)."""
     if client is None:
         client = DarkroomClient(config.grpc_target, config.call_timeout_s, config.max_message_bytes)
     upload = UploadHandler(client, config)
@@ -52,4 +57,10 @@ def create_app(config: ShimConfig, client: DarkroomClient | None = None) -> Star
         yield
         await client.close()
 
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={CallFailed: unavailable})
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={CallFailed: unavailable},
+        # Outermost: every answer is logged and counted, errors turned into pages included.
+        middleware=[Middleware(Observed, metrics=metrics or ShimMetrics())],
+    )

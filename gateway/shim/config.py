@@ -23,6 +23,8 @@ class ShimConfig:
     max_message_bytes: int = 270 * 1024 * 1024
     spool_dir: Path = Path("var/spool")
     call_timeout_s: float = 600.0
+    # Prometheus /metrics, on loopback only; serve passes metrics_port + 1 (0: a free one).
+    metrics_port: int = 9465
     # Form limits (multipart and urlencoded): fields other than the file.
     max_fields: int = 64
     max_field_bytes: int = 1024 * 1024
@@ -41,5 +43,6 @@ class ShimConfig:
         parser.add_argument("--max-message-bytes", type=int, default=default.max_message_bytes)
         parser.add_argument("--spool-dir", type=Path, default=default.spool_dir)
         parser.add_argument("--call-timeout-s", type=float, default=default.call_timeout_s)
+        parser.add_argument("--metrics-port", type=int, default=default.metrics_port)
         args = parser.parse_args(argv)
         return cls(**vars(args))

@@ -9,6 +9,7 @@ from google.protobuf.message import Message
 from starlette.responses import Response
 
 from darkroom.v1 import media_pb2
+from gateway.shim import observability
 
 NO_STORE = {
     "Cache-Control": "no-store, no-cache, must-revalidate",
@@ -62,6 +63,7 @@ def success(media: media_pb2.Media, *, output: str, imgbb: bool) -> Response:
         return Response(image["url"], media_type="text/plain; charset=UTF-8", headers=NO_STORE)
     if output == "redirect":
         return Response(status_code=302, headers={"Location": image["path_viewer"], **NO_STORE})
+    observability.note_chevereto(200)
     body: dict[str, Any] = {"status_code": 200}
     if imgbb:
         body["status"] = 200
@@ -80,6 +82,7 @@ def error(message: str, code: int, *, output: str, http_status: int = 400) -> Re
     Unlike Chevereto (HTTP 200 for txt/redirect errors) the status is 400, so a txt
     client can never mistake an error message for a URL (§11).
     """
+    observability.note_chevereto(code)
     if output in ("txt", "redirect"):
         return Response(
             message,

@@ -11,6 +11,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from darkroom.v1 import media_pb2, media_pb2_grpc
+from gateway.shim import observability
 
 
 @dataclass
@@ -50,6 +51,18 @@ def _failure(error: grpc.aio.AioRpcError) -> CallFailed:
     return CallFailed(500, "Internal error", "", error.code())
 
 
+async def _observed(call: Any) -> Any:
+    """The call's reply; its code and the caller the server named (in the trailers) go to
+    the access log."""
+    try:
+        reply = await call
+    except grpc.aio.AioRpcError as error:
+        observability.note_call(error.code().name, error.trailing_metadata())
+        raise _failure(error) from error
+    observability.note_call("OK", await call.trailing_metadata())
+    return reply
+
+
 class DarkroomClient:
     def __init__(self, target: str, timeout_s: float, max_message_bytes: int) -> None:
         self._target = target
@@ -81,6 +94,10 @@ class DarkroomClient:
 
     def _metadata(self, key: str | None, forwarded_for: str = "") -> list[tuple[str, str]]:
         metadata = [] if key is None else [("x-api-key", key)]
+        request_id = observability.request_id()
+        if request_id:
+            # The id Envoy gave the request: the server logs its line under it too.
+            metadata.append((observability.REQUEST_ID, request_id))
         if forwarded_for:
             # Where Envoy saw the request come from: flood limits count per address.
             metadata.append(("x-forwarded-for", forwarded_for))
@@ -89,12 +106,8 @@ class DarkroomClient:
     async def _call(
         self, method: Any, request: Any, key: str | None, forwarded_for: str = ""
     ) -> Any:
-        try:
-            return await method(
-                request, metadata=self._metadata(key, forwarded_for), timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as error:
-            raise _failure(error) from error
+        call = method(request, metadata=self._metadata(key, forwarded_for), timeout=self._timeout_s)
+        return await _observed(call)
 
     async def upload(
         self, request: media_pb2.UploadRequest, key: str, forwarded_for: str = ""
@@ -118,12 +131,10 @@ class DarkroomClient:
             if late is not None:
                 yield media_pb2.UploadStreamRequest(late_options=late)
 
-        try:
-            reply = await self._media.UploadStream(
-                requests(), metadata=self._metadata(key, forwarded_for), timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as error:
-            raise _failure(error) from error
+        call = self._media.UploadStream(
+            requests(), metadata=self._metadata(key, forwarded_for), timeout=self._timeout_s
+        )
+        reply = await _observed(call)
         return reply.media  # type: ignore[no-any-return]
 
     async def get_media(self, id_encoded: str) -> media_pb2.Media:
