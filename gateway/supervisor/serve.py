@@ -60,7 +60,21 @@ def resolve_config(host: str | None, port: int | None) -> ServerConfig:
     return config
 
 
-def server_env(config: ServerConfig, grpc_port: int) -> dict[str, str]:
+def metrics_ports(config: ServerConfig) -> tuple[int, int, int]:
+    """Where the server, the shim and Envoy (its admin) serve metrics, all on loopback.
+
+    Each process serves its own, as Prometheus scrapes any service: nothing of it is
+    public, and the scrape path goes through no proxy and handles no key. Consecutive
+    from metrics_port, so a scrape config names fixed addresses; with 0, free ones (Envoy
+    picks its own admin port and writes it to the admin address file).
+    """
+    first = config.metrics_port
+    if first == 0:
+        return free_port(), free_port(), 0
+    return first, first + 1, first + 2
+
+
+def server_env(config: ServerConfig, grpc_port: int, metrics_port: int) -> dict[str, str]:
     """Every resolved setting as an explicit variable: the child cannot read it otherwise."""
     resolved = config.model_copy(
         update={
@@ -69,6 +83,7 @@ def server_env(config: ServerConfig, grpc_port: int) -> dict[str, str]:
             "secret_file": config.secret_path.resolve(),
             "grpc_host": "127.0.0.1",
             "grpc_port": grpc_port,
+            "metrics_port": metrics_port,
             "port_file": None,
         }
     )
@@ -79,10 +94,11 @@ def server_env(config: ServerConfig, grpc_port: int) -> dict[str, str]:
     return env
 
 
-def shim_argv(config: ServerConfig, grpc_port: int, shim_port: int) -> list[str]:
+def shim_argv(config: ServerConfig, grpc_port: int, shim_port: int, metrics_port: int) -> list[str]:
     return [
         sys.executable, "-m", "gateway.shim",
         "--grpc-target", f"127.0.0.1:{grpc_port}", "--port", str(shim_port),
+        "--metrics-port", str(metrics_port),
         "--image-route", config.image_route, "--video-route", config.video_route,
         "--max-message-bytes", str(config.max_message_bytes),
         "--spool-dir", str(config.spool_dir.resolve()),
@@ -114,8 +130,9 @@ def serve(config: ServerConfig, ready_file: Path | None) -> int:
     media_root.joinpath("images").mkdir(parents=True, exist_ok=True)
 
     host = config.listen_host
-    ports = EnvoyPorts(host, config.listen_port, 0, free_port(), free_port())
-    env = server_env(config, ports.grpc_port)
+    server_metrics, shim_metrics, envoy_admin_port = metrics_ports(config)
+    ports = EnvoyPorts(host, config.listen_port, envoy_admin_port, free_port(), free_port())
+    env = server_env(config, ports.grpc_port, server_metrics)
     descriptor = write_descriptor_set(run_dir / "darkroom.binpb")
     envoy_config = run_dir / "envoy.yaml"
     envoy_config.write_text(
@@ -146,20 +163,36 @@ def serve(config: ServerConfig, ready_file: Path | None) -> int:
         "--admin-address-path", str(admin_path),
     ]  # fmt: skip
 
+    def metrics_urls() -> dict[str, str]:
+        # Envoy's admin address is re-read: with metrics_port 0 a restarted Envoy picks
+        # a new one.
+        return {
+            "server": f"http://127.0.0.1:{server_metrics}/metrics",
+            "shim": f"http://127.0.0.1:{shim_metrics}/metrics",
+            "envoy": f"http://{envoy_admin(admin_path)}/stats/prometheus",
+        }
+
     def write_ready(listen_port: int) -> None:
         if ready_file is None:
             return
         url = f"http://{host}:{listen_port}/"
-        ready_file.write_text(json.dumps({
+        # Rewritten after each restart while others read it: replaced whole, never seen
+        # half written.
+        partial = ready_file.with_name(f".{ready_file.name}.partial")
+        partial.write_text(json.dumps({
             "url": url, "listen_port": listen_port, "envoy_admin": envoy_admin(admin_path),
             "grpc_port": ports.grpc_port, "shim_port": ports.shim_port,
+            "metrics": metrics_urls(),
             "media_root": str(media_root), "public_base_url": config.public_base_url,
             "pids": {child.name: child.pid for child in children.members},
         }))  # fmt: skip
+        partial.replace(ready_file)
 
     try:
         children.start("grpc server", [sys.executable, "-m", "server", "server"], env)
-        children.start("shim", shim_argv(config, ports.grpc_port, ports.shim_port), env)
+        children.start(
+            "shim", shim_argv(config, ports.grpc_port, ports.shim_port, shim_metrics), env
+        )
         children.start("envoy", envoy, env)
         grpc_target = f"127.0.0.1:{ports.grpc_port}"
         _wait_until(children, "the gRPC server", lambda: grpc_serving(grpc_target), stop)
@@ -184,6 +217,8 @@ def serve(config: ServerConfig, ready_file: Path | None) -> int:
         print(f"  upload (Chevereto API): {url}api/1/upload", flush=True)
         print(f"  gRPC and /v1 JSON:      {host}:{listen_port}", flush=True)
         print(f"  media files:            {media_root}", flush=True)
+        for name, metrics_url in metrics_urls().items():
+            print(f"  metrics ({name}):{' ' * (15 - len(name))}{metrics_url}", flush=True)
         write_ready(listen_port)
         while not stop.wait(POLL_S):
             if children.heal():
