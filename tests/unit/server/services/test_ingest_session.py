@@ -51,7 +51,7 @@ async def _until(condition: Callable[[], bool]) -> None:
     for _ in range(1000):
         if condition():
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a yield to the loop, not a wait for time
     raise AssertionError("the upload task never got there")
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from server.adapters.fetch.fetch_policy import FetchPolicy
+from server.adapters.fetch.url_fetcher import fetch_to_file
+from server.domain.errors import UrlFetchTimeout
 
 PRIVATE = FetchPolicy(max_bytes=1 << 20, timeout_s=5.0, allow_private=True)
 NON_PUBLIC = "Unsupported non-public IP address for upload"
@@ -111,3 +114,19 @@ class FakeResolver:
         if host not in self.table:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return self.table[host]
+
+
+async def a_deadline_has_passed(timeout_s: float) -> None:
+    """Return once a fetch deadline of ``timeout_s`` started now has surely expired.
+
+    A condition, not a sleep: a fetch with the same deadline against a server that never
+    answers must have timed out, so anything started before it has run a full deadline.
+    """
+
+    async def never_answer(srv: LocalServer, req: Request, writer: asyncio.StreamWriter) -> None:
+        await srv.release.wait()
+
+    policy = FetchPolicy(max_bytes=1, timeout_s=timeout_s, allow_private=True)
+    async with local_server(never_answer) as srv:
+        with contextlib.suppress(UrlFetchTimeout):
+            await fetch_to_file(srv.url("/stall"), io.BytesIO(), policy)

@@ -17,6 +17,7 @@ from tests.unit.server.adapters.fetch.local_http import (
     Handler,
     LocalServer,
     Request,
+    a_deadline_has_passed,
     local_server,
     reply,
     response,
@@ -182,7 +183,7 @@ async def test_settle_dest_holds_the_error_until_the_stalled_write_is_over() -> 
                 fetch_to_file(srv.url("/x.jpg"), dest, policy, settle_dest=True)
             )
             assert await asyncio.to_thread(dest.writing.wait, 10)
-            await asyncio.sleep(0.8)  # past the deadline, and the loop still runs
+            await a_deadline_has_passed(policy.timeout_s)  # and the loop still runs
             assert not fetching.done()
             dest.release.set()
             with pytest.raises(UrlFetchTimeout):

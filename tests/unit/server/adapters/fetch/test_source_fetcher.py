@@ -11,7 +11,12 @@ import pytest
 from server.adapters.fetch import body_sink
 from server.adapters.fetch.source_fetcher import SafeSourceFetcher
 from server.domain.errors import UrlFetchTimeout
-from tests.unit.server.adapters.fetch.local_http import local_server, reply, response
+from tests.unit.server.adapters.fetch.local_http import (
+    a_deadline_has_passed,
+    local_server,
+    reply,
+    response,
+)
 
 
 def _drain(fd: int) -> int:
@@ -45,7 +50,7 @@ async def test_a_deadline_in_a_stalled_real_write_hands_dest_back_free_to_close(
     try:
         async with local_server(reply(response(200, body))) as srv:
             fetching = asyncio.create_task(fetcher.fetch(srv.url("/x"), dest, len(body)))
-            await asyncio.sleep(1.0)  # past the deadline, and the loop still runs
+            await a_deadline_has_passed(0.5)  # and the loop still runs
             assert not fetching.done()  # the stalled write is waited for
             draining = asyncio.create_task(asyncio.to_thread(_drain, reader))
             with pytest.raises(UrlFetchTimeout):
