@@ -26,10 +26,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIServer
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID = "x-request-id"
@@ -123,7 +124,15 @@ class ShimMetrics:
         self._thread: threading.Thread | None = None
 
     def serve(self, host: str, port: int) -> int:
-        self._http, self._thread = start_http_server(port, addr=host, registry=self.registry)
+        self._http = make_server(
+            host, port, make_wsgi_app(self.registry), _MetricsServer, handler_class=_Quiet
+        )
+        # prometheus_client's own start_http_server polls for shutdown every 0.5 s, which
+        # every stop (and every in-process test) would wait out.
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
         return int(self._http.server_port)
 
     def close(self) -> None:
@@ -200,3 +209,12 @@ class Observed:
             "duration_ms": round(seconds * 1000, 3),
         }
         self._log.info(json.dumps(line))
+
+
+class _MetricsServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # a scrape every few seconds is no news

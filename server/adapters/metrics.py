@@ -14,9 +14,11 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from wsgiref.simple_server import WSGIServer
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 
 from server.adapters.workers import WorkerPool
 from server.ports import UploadStage
@@ -127,7 +129,15 @@ class ServerMetrics:
 
     def serve(self, host: str, port: int) -> int:
         """Serve /metrics on ``host:port`` (0 = a free port) from a thread; the bound port."""
-        self._http, self._thread = start_http_server(port, addr=host, registry=self.registry)
+        self._http = make_server(
+            host, port, make_wsgi_app(self.registry), _MetricsServer, handler_class=_Quiet
+        )
+        # prometheus_client's own start_http_server polls for shutdown every 0.5 s, which
+        # every stop (and every in-process test) would wait out.
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
         bound = int(self._http.server_port)
         log.info("metrics on http://%s:%d/metrics", host, bound)
         return bound
@@ -139,3 +149,12 @@ class ServerMetrics:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._http = self._thread = None
+
+
+class _MetricsServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # a scrape every few seconds is no news
