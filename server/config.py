@@ -15,8 +15,9 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -163,6 +164,50 @@ class ServerConfig(BaseSettings):
         "private network (e.g. an internal asset server). Redirects from them are re-checked.",
     )
 
+    storage: Literal["local", "s3"] = Field(
+        "local",
+        description="Where media files live: local (files under media_root, served by Envoy "
+        "from disk) or s3 (an S3-compatible bucket, served by Envoy from the object store).",
+    )
+    s3_endpoint: str = Field(
+        "", description="S3 endpoint URL, e.g. http://127.0.0.1:8333 (storage = s3)."
+    )
+    s3_bucket: str = Field("", description="Bucket that holds the media (storage = s3).")
+    s3_region: str = Field("us-east-1", description="Region requests are signed for.")
+    s3_access_key_id: str = Field(
+        "", description="Access key id; empty falls back to AWS_ACCESS_KEY_ID."
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        None,
+        description="Secret access key; unset falls back to s3_secret_access_key_file, "
+        "then AWS_SECRET_ACCESS_KEY. Never printed.",
+    )
+    s3_secret_access_key_file: Path | None = Field(
+        None, description="File holding the secret access key (a Docker or systemd secret)."
+    )
+    s3_path_style: bool = Field(
+        True,
+        description="Address buckets as endpoint/bucket/key (SeaweedFS, MinIO, Garage) "
+        "rather than as bucket.endpoint/key (AWS virtual hosts).",
+    )
+    s3_multipart_threshold_mb: int = Field(
+        16,
+        ge=5,
+        description="Files larger than this are sent as a multipart upload in parts of "
+        "this size (S3's smallest part is 5 MB).",
+    )
+    media_base_url: str = Field(
+        "",
+        description="Base of media file URLs (url, thumb, medium), e.g. a CDN in front of "
+        "the bucket; empty means public_base_url.",
+    )
+    replicas: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="gRPC server processes `darkroom serve` runs behind its Envoy (all on "
+        "one database and store; use PostgreSQL beyond one).",
+    )
     reaper_interval_s: float = Field(30.0, description="How often expired media are deleted.")
     scratch_sweep_interval_s: float = Field(
         60.0,
@@ -184,7 +229,37 @@ class ServerConfig(BaseSettings):
             self.public_base_url = f"http://{self.listen_host}:{self.listen_port}/"
         if not self.public_base_url.endswith("/"):
             self.public_base_url += "/"
+        if self.media_base_url and not self.media_base_url.endswith("/"):
+            self.media_base_url += "/"
+        if self.storage == "s3":
+            self._fill_s3_credentials()
         return self
+
+    def _fill_s3_credentials(self) -> None:
+        if not self.s3_access_key_id:
+            self.s3_access_key_id = os.environ.get("AWS_ACCESS_KEY_ID", "")
+        if self.s3_secret_access_key is None:
+            if self.s3_secret_access_key_file is not None:
+                secret = self.s3_secret_access_key_file.read_text().strip()
+            else:
+                secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+            self.s3_secret_access_key = SecretStr(secret) if secret else None
+        missing = [
+            f"DARKROOM_{name.upper()}"
+            for name, value in (
+                ("s3_endpoint", self.s3_endpoint),
+                ("s3_bucket", self.s3_bucket),
+                ("s3_access_key_id", self.s3_access_key_id),
+                ("s3_secret_access_key", self.s3_secret_access_key),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"storage = s3 needs {', '.join(missing)}")
+
+    @property
+    def s3_secret(self) -> str:
+        return self.s3_secret_access_key.get_secret_value() if self.s3_secret_access_key else ""
 
     @property
     def media_dir(self) -> Path:
@@ -253,6 +328,13 @@ DERIVED = {
     "database_url": "SQLite in data_dir",
     "public_base_url": "listen_host and listen_port",
 }
+# Filled from the usual AWS variables (or the secret file) when left empty.
+AWS_FALLBACK = {
+    "s3_access_key_id": "environment AWS_ACCESS_KEY_ID",
+    "s3_secret_access_key": "s3_secret_access_key_file or environment AWS_SECRET_ACCESS_KEY",
+}
+# Shown as set or not, never as a value.
+SECRET = frozenset({"s3_secret_access_key"})
 
 
 def effective_settings(config: ServerConfig) -> list[EffectiveSetting]:
@@ -272,8 +354,12 @@ def effective_settings(config: ServerConfig) -> list[EffectiveSetting]:
             source = f"file {config_file}"
         elif name in DERIVED:
             source = f"derived ({DERIVED[name]})"
+        elif name in AWS_FALLBACK and getattr(config, name):
+            source = AWS_FALLBACK[name]
         else:
             source = "default"
         value = getattr(config, name)
+        if name in SECRET:
+            value = "(set)" if value else "(not set)"
         rows.append(EffectiveSetting(name, value, source, field.description or ""))
     return rows

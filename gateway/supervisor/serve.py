@@ -91,6 +91,9 @@ def server_env(config: ServerConfig, grpc_port: int, metrics_port: int) -> dict[
     for name, value in resolved.model_dump(mode="json").items():
         if value is not None:
             env[f"DARKROOM_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    if config.s3_secret_access_key is not None:
+        # A dump masks secrets; the server needs the value itself.
+        env["DARKROOM_S3_SECRET_ACCESS_KEY"] = config.s3_secret
     return env
 
 
