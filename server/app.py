@@ -115,6 +115,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
         timezone=config.timezone,
         thumb_width=config.thumb_width,
         thumb_height=config.thumb_height,
+        media_base_url=config.media_base_url,
     )
     presenter = MediaPresenter(urls, ids)
     settings = SettingsService(variables, max_upload_mb=config.max_upload_mb)

@@ -122,6 +122,12 @@ class PublicUrls:
     timezone: str = "UTC"
     thumb_width: int = 320
     thumb_height: int = 320
+    # A CDN (or the bucket's own host) for the files; the pages stay on base_url.
+    media_base_url: str = ""  # ends with "/" when set
+
+    @property
+    def files_base(self) -> str:
+        return self.media_base_url or self.base_url
 
     @property
     def base_path(self) -> str:
@@ -170,7 +176,7 @@ class MediaPresenter:
         )
 
     def _blob_url(self, record: MediaRecord, filename: str) -> str:
-        return f"{self._urls.base_url}images/{record.folder}/{filename}"
+        return f"{self._urls.files_base}images/{record.folder}/{filename}"
 
     def _tag(self, tag: str) -> TagView:
         key = quote(tag, safe="")

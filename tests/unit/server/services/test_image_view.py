@@ -116,3 +116,12 @@ def test_chevereto_types_and_fixed_values() -> None:
     )
     assert image.how_long_ago == "3 hours ago" and image.date_fixed_peer == image.date_gmt
     assert view(height=0).ratio == 0.0 and view().ratio == 640 / 480
+
+
+def test_a_media_base_url_moves_the_files_and_leaves_the_pages() -> None:
+    urls = PublicUrls("https://site.example/", media_base_url="https://cdn.example/m/")
+    image = view(urls, chain=0b00111, medium_size=500, medium_width=500, medium_height=375)
+    for url in (image.url, image.image.url, image.thumb.url, image.medium.url):
+        assert url and url.startswith("https://cdn.example/m/images/"), url
+    assert image.url_viewer.startswith("https://site.example/image/")
+    assert image.url_short.startswith("https://site.example/image/")
