@@ -29,7 +29,7 @@ SCRATCH = ".tmp"
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.scratch = ProcessScratch(self.root / SCRATCH, self.path_of)
+        self.scratch = ProcessScratch(self.root / SCRATCH, self.still_stored)
 
     def scratch_dir(self) -> Path:
         return self.scratch.own_dir()
@@ -60,6 +60,17 @@ class LocalBlobStore:
             base = "" if relative == "." else relative + "/"
             subdirs[:] = [d for d in subdirs if _may_hold(base + d + "/", prefix)]
         return found
+
+    async def still_stored(self, key: str, source: Path) -> bool:
+        """Whether ``key`` is still the file linked from ``source`` (the same inode)."""
+
+        def same_file() -> bool:
+            try:
+                return os.path.samefile(self.path_of(key), source)
+            except (OSError, ValueError):
+                return False
+
+        return await asyncio.to_thread(same_file)
 
     def path_of(self, key: str) -> Path:
         path = (self.root / key).resolve()

@@ -30,7 +30,7 @@ import os
 import secrets
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from server.domain.storage import LeftoverScratch
@@ -99,13 +99,6 @@ def _journaled(journal: Path) -> Iterator[tuple[str, Path]]:
                 continue  # the torn write of a process killed mid-append
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def _remove_contents(directory: Path, keep: str) -> None:
     for entry in directory.iterdir():
         if entry.name == keep:
@@ -117,13 +110,22 @@ def _remove_contents(directory: Path, keep: str) -> None:
                 entry.unlink()
 
 
-class ProcessScratch:
-    """The ScratchSpace role over a local directory, and this process's own part of it."""
+# Whether the blob under a key is still the one an upload stored from a scratch file:
+# a key another upload took after this one lost a name race is not this upload's.
+StillStored = Callable[[str, Path], Awaitable[bool]]
 
-    def __init__(self, root: Path, path_of: Callable[[str], Path]) -> None:
+
+class ProcessScratch:
+    """The ScratchSpace role over a local directory, and this process's own part of it.
+
+    The store says which journaled blobs are still the uploads' own (``still_stored``):
+    the local store compares inodes, an object store the scratch name the object carries.
+    """
+
+    def __init__(self, root: Path, still_stored: StillStored) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
-        self._path_of = path_of
+        self._still_stored = still_stored
         self._own: Path | None = None
         self._own_fd = -1
         self._claimed: dict[str, int] = {}  # leftover name -> descriptor holding its lock
@@ -158,9 +160,17 @@ class ProcessScratch:
                 self._own_fd = -1
 
     async def leftovers(self) -> list[LeftoverScratch]:
-        return await asyncio.to_thread(self._leftovers)
+        found = []
+        for name, journaled in await asyncio.to_thread(self._leftovers):
+            try:
+                linked = [key for key, source in journaled if await self._still_stored(key, source)]
+            except BaseException:
+                await self.release(LeftoverScratch(name, ()))
+                raise
+            found.append(LeftoverScratch(name, tuple(dict.fromkeys(linked))))
+        return found
 
-    def _leftovers(self) -> list[LeftoverScratch]:
+    def _leftovers(self) -> list[tuple[str, list[tuple[str, Path]]]]:
         found = []
         with _registry(self.root):
             for entry in sorted(self.root.iterdir()):
@@ -173,22 +183,13 @@ class ProcessScratch:
                     if fd is None:
                         continue  # its owner lives
                     self._claimed[entry.name] = fd
-                found.append(LeftoverScratch(entry.name, tuple(self._linked_keys(entry))))
+                found.append((entry.name, list(self._journaled_blobs(entry))))
         return found
 
-    def _linked_keys(self, entry: Path) -> Iterator[str]:
-        """Journaled keys whose blob is still the file the upload linked (same inode), so
-        a key that another upload took after this one lost a name race is left alone."""
-        if not entry.is_dir():
-            return
-        for journal in entry.rglob(JOURNAL):
-            for key, source in _journaled(journal):
-                try:
-                    blob = self._path_of(key)
-                except ValueError:
-                    continue
-                if _same_file(blob, source):
-                    yield key
+    def _journaled_blobs(self, entry: Path) -> Iterator[tuple[str, Path]]:
+        if entry.is_dir():
+            for journal in entry.rglob(JOURNAL):
+                yield from _journaled(journal)
 
     async def discard(self, leftover: LeftoverScratch) -> None:
         await asyncio.to_thread(self._discard, leftover.name)

@@ -67,7 +67,7 @@ def test_a_claimed_leftover_is_nobody_elses_until_released(
     store = _store(tmp_path)
     owners.append(Owner(store.root))
     owners[0].kill()
-    other = ProcessScratch(store.scratch.root, store.path_of)  # as a replica would see it
+    other = ProcessScratch(store.scratch.root, store.still_stored)  # as a replica would see it
     [claimed] = asyncio.run(store.scratch.leftovers())
     assert asyncio.run(other.leftovers()) == []
     assert asyncio.run(store.scratch.leftovers()) == []  # already this one's
