@@ -14,10 +14,11 @@ import pytest
 
 from darkroom.v1 import media_pb2, media_pb2_grpc
 from tests.conftest import _database
-from tests.integration.test_upload_formats import stored_path, upload
+from tests.integration.test_upload_formats import upload
 from tests.support import media
 from tests.support.scratch_owner import Owner
 from tests.support.server import RunningServer, boot_with_admin
+from tests.support.stored import is_stored, key_of
 
 
 @pytest.fixture()
@@ -66,11 +67,10 @@ def test_fsck_finds_each_kind_of_damage_and_repair_leaves_none(
 
     # The damage: a file no row owns, a row without its original, a row without its
     # thumb, and the scratch of a process killed after it stored a blob.
-    orphan = server.media_root / "images/2020/01/01/stray.jpg"
-    orphan.parent.mkdir(parents=True)
-    orphan.write_bytes(b"\xff\xd8 nobody's")
-    stored_path(server, lost_original.url).unlink()
-    stored_path(server, lost_thumb.thumb.url).unlink()
+    orphan = "images/2020/01/01/stray.jpg"
+    server.stored.write(orphan, b"\xff\xd8 nobody's")
+    server.stored.remove(key_of(lost_original.url))
+    server.stored.remove(key_of(lost_thumb.thumb.url))
     dead = Owner(server.media_root, "images/2020/01/02/cut-short.jpg")
     try:
         dead.kill()
@@ -97,10 +97,10 @@ def test_fsck_finds_each_kind_of_damage_and_repair_leaves_none(
     subjects = {finding["subject"] for finding in findings}
     assert "images/2020/01/01/stray.jpg" in subjects
     assert "images/2020/01/02/cut-short.jpg" in subjects
-    assert f"media {lost_original.id_encoded}: {_key(lost_original.url)}" in subjects
-    assert f"media {lost_thumb.id_encoded}: {_key(lost_thumb.thumb.url)}" in subjects
+    assert f"media {lost_original.id_encoded}: {key_of(lost_original.url)}" in subjects
+    assert f"media {lost_thumb.id_encoded}: {key_of(lost_thumb.thumb.url)}" in subjects
     assert dead.scratch.name in subjects
-    assert orphan.exists() and dead.scratch.exists()  # a check repairs nothing
+    assert server.stored.exists(orphan) and dead.scratch.exists()  # a check repairs nothing
 
     code, text = _fsck(server, "--repair", "--grace-s", "0")
     assert code == 0, text
@@ -112,18 +112,14 @@ def test_fsck_finds_each_kind_of_damage_and_repair_leaves_none(
 
     code, text = _fsck(server, "--grace-s", "0")
     assert code == 0 and text.strip().endswith("no problems found"), text
-    assert not orphan.exists() and not dead.scratch.exists()
-    assert not (server.media_root / "images/2020/01/02/cut-short.jpg").exists()
+    assert not server.stored.exists(orphan) and not dead.scratch.exists()
+    assert not server.stored.exists("images/2020/01/02/cut-short.jpg")
     assert _get(server, lost_original.id_encoded) is None
     kept = _get(server, lost_thumb.id_encoded)
     assert kept is not None and kept.thumb.url == "" and kept.medium.url
-    assert stored_path(server, kept.url).exists()
+    assert is_stored(server, kept.url)
     untouched = _get(server, intact.id_encoded)
     assert untouched is not None and (untouched.md5, untouched.thumb.url) == (
         intact.md5,
         intact.thumb.url,
     )
-
-
-def _key(url: str) -> str:
-    return url.removeprefix("http://darkroom.test/")

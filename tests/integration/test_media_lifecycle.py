@@ -12,9 +12,10 @@ import sqlalchemy
 
 from darkroom.v1 import media_pb2
 from tests.conftest import admin_md
-from tests.integration.test_upload_formats import stored_path, upload
+from tests.integration.test_upload_formats import upload
 from tests.support import media
 from tests.support.server import RunningServer, start_server
+from tests.support.stored import is_stored
 from tests.support.waiting import wait_until
 
 PHOTO = media.jpeg(900, 600, seed=31)
@@ -38,8 +39,8 @@ def _wait_for(condition: Callable[[], bool]) -> None:
 
 def test_delete_with_the_token_removes_row_and_files(server: RunningServer, user_key: str) -> None:
     m = upload(server, user_key, PHOTO, "bye.jpg")
-    paths = [stored_path(server, url) for url in _files(server, m)]
-    assert len(paths) == 3 and all(p.exists() for p in paths)
+    urls = _files(server, m)
+    assert len(urls) == 3 and all(is_stored(server, url) for url in urls)
     token = m.delete_url.rsplit("/", 1)[1]
 
     with pytest.raises(grpc.RpcError) as wrong:
@@ -47,13 +48,13 @@ def test_delete_with_the_token_removes_row_and_files(server: RunningServer, user
             media_pb2.DeleteMediaRequest(id=m.id_encoded, delete_token="0" * 48)
         )
     assert wrong.value.code() == grpc.StatusCode.NOT_FOUND
-    assert all(p.exists() for p in paths)
+    assert all(is_stored(server, url) for url in urls)
 
     server.media_stub().DeleteMedia(
         media_pb2.DeleteMediaRequest(id=m.id_encoded, delete_token=token)
     )
     assert _get(server, m.id_encoded) == grpc.StatusCode.NOT_FOUND
-    assert not any(p.exists() for p in paths)
+    assert not any(is_stored(server, url) for url in urls)
 
 
 def test_delete_by_key_owner_or_admin_only(server: RunningServer, user_key: str) -> None:
@@ -129,10 +130,10 @@ def test_expired_media_are_deleted_with_their_files(server: RunningServer, user_
     marker = uuid.uuid4().hex[:10]
     m = upload(server, user_key, PHOTO, f"{marker}.jpg", expiration="PT5M")
     keep = upload(server, user_key, PHOTO, "keep.jpg", expiration="PT5M")
-    paths = [stored_path(server, url) for url in _files(server, m)]
+    urls = _files(server, m)
     _expire_now(server, marker)
     _wait_for(lambda: _get(server, m.id_encoded) == grpc.StatusCode.NOT_FOUND)
-    _wait_for(lambda: not any(p.exists() for p in paths))
+    _wait_for(lambda: not any(is_stored(server, url) for url in urls))
     assert _get(server, keep.id_encoded) == grpc.StatusCode.OK
 
 
@@ -140,13 +141,13 @@ def test_expiry_survives_a_restart(fresh_server: RunningServer) -> None:
     server = fresh_server
     marker = uuid.uuid4().hex[:10]
     m = upload(server, server.admin_key, PHOTO, f"{marker}.jpg", expiration="P1D")
-    paths = [stored_path(server, url) for url in _files(server, m)]
+    urls = _files(server, m)
     server.stop()
     _expire_now(server, marker)  # it expired while the server was down
 
     restarted = start_server(server.data_dir, server.env["DARKROOM_DATABASE_URL"])
     try:
         _wait_for(lambda: _get(restarted, m.id_encoded) == grpc.StatusCode.NOT_FOUND)
-        _wait_for(lambda: not any(p.exists() for p in paths))
+        _wait_for(lambda: not any(is_stored(server, url) for url in urls))
     finally:
         restarted.stop()

@@ -10,9 +10,10 @@ import grpc
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from tests.integration.test_upload_formats import open_stored, stored_path, upload
+from tests.integration.test_upload_formats import upload
 from tests.support import media
 from tests.support.server import RunningServer, chevereto_error
+from tests.support.stored import open_stored, stored_bytes
 
 GPS_PHOTOS = [
     media.generated("camera-gps.jpg", media.camera_gps_jpeg),
@@ -93,7 +94,7 @@ def test_gps_and_camera_metadata_never_reach_a_stored_file(
     for url in (m.url, m.thumb.url, m.medium.url):
         if not url:
             continue
-        data = stored_path(server, url).read_bytes()
+        data = stored_bytes(server, url)
         with Image.open(io.BytesIO(data)) as stored:
             exif = stored.getexif()
             assert not exif.get_ifd(0x8825)

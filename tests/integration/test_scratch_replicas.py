@@ -7,10 +7,11 @@ import os
 import signal
 from pathlib import Path
 
-from tests.integration.test_upload_formats import stored_path, upload
+from tests.integration.test_upload_formats import upload
 from tests.support import media
 from tests.support.scratch_owner import Owner
 from tests.support.server import RunningServer, boot_with_admin, start_server
+from tests.support.stored import is_stored
 from tests.support.waiting import wait_until
 
 SWEEP = {"DARKROOM_SCRATCH_SWEEP_INTERVAL_S": "0.2"}
@@ -57,7 +58,7 @@ def test_replicas_reclaim_each_others_scratch_only_once_the_owner_is_dead(
         assert first_scratch.is_dir()  # nobody cleaned up after the kill
         wait_until(lambda: not first_scratch.exists(), BOUND_S, "the dead replica's reclaim")
         assert second_scratch.is_dir()
-        assert stored_path(second, kept.url).exists()
+        assert is_stored(second, kept.url)
     finally:
         first.stop()
         second.stop()

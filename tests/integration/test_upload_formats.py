@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,11 +10,11 @@ from typing import Any, cast
 
 import grpc
 import pytest
-from PIL import Image
 
 from darkroom.v1 import media_pb2
 from tests.support import media
 from tests.support.server import RunningServer, chevereto_error
+from tests.support.stored import open_stored, stored_bytes
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
@@ -28,15 +27,6 @@ def upload(
     )
     reply = server.media_stub().Upload(request, metadata=[("x-api-key", key)], timeout=120)
     return cast(media_pb2.Media, reply.media)
-
-
-def stored_path(server: RunningServer, url: str) -> Path:
-    assert url.startswith("http://darkroom.test/images/"), url
-    return server.media_root / url.removeprefix("http://darkroom.test/")
-
-
-def open_stored(server: RunningServer, url: str) -> Image.Image:
-    return Image.open(io.BytesIO(stored_path(server, url).read_bytes()))
 
 
 def test_jpeg_upload_returns_the_whole_chevereto_image_object(
@@ -69,9 +59,9 @@ def test_jpeg_upload_returns_the_whole_chevereto_image_object(
     assert m.date_fixed_peer == m.date_gmt
     assert m.duration_time == "" and m.url_frame == "" and not m.HasField("frame")
 
-    stored = stored_path(server, m.url)
-    assert m.size == stored.stat().st_size
-    assert m.md5 == hashlib.md5(stored.read_bytes()).hexdigest()
+    stored = stored_bytes(server, m.url)
+    assert m.size == len(stored)
+    assert m.md5 == hashlib.md5(stored).hexdigest()
     assert m.image.url == m.url and m.image.size == m.size and m.image.extension == "jpg"
 
     # 1600 px wide: a 500 px medium exists, so chain = image|medium|thumb = 7.
@@ -82,8 +72,8 @@ def test_jpeg_upload_returns_the_whole_chevereto_image_object(
         assert thumb.size == (320, 320)
     with open_stored(server, m.medium.url) as medium:
         assert medium.size == (500, 375)
-    assert m.thumb_size == stored_path(server, m.thumb.url).stat().st_size == m.thumb.size
-    assert m.medium_size == stored_path(server, m.medium.url).stat().st_size
+    assert m.thumb_size == len(stored_bytes(server, m.thumb.url)) == m.thumb.size
+    assert m.medium_size == len(stored_bytes(server, m.medium.url))
     assert (m.display_url, m.display_width, m.display_height) == (m.medium.url, 500, 375)
 
     assert re.fullmatch(r"[A-Za-z0-9]+", m.id_encoded)

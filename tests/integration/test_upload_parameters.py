@@ -12,9 +12,10 @@ import pytest
 
 from darkroom.v1 import admin_pb2, media_pb2
 from tests.conftest import admin_md
-from tests.integration.test_upload_formats import open_stored, stored_path, upload
+from tests.integration.test_upload_formats import upload
 from tests.support import media
 from tests.support.server import RunningServer, chevereto_error
+from tests.support.stored import is_stored, open_stored, stored_bytes
 
 PHOTO = media.jpeg(1600, 1200, seed=3)
 
@@ -118,7 +119,7 @@ def test_category_is_kept_when_it_exists(server: RunningServer, user_key: str) -
 def test_width_downscales_and_records_the_source_md5(server: RunningServer, user_key: str) -> None:
     m = upload(server, user_key, PHOTO, "w.jpg", width=800)
     assert (m.width, m.height) == (800, 600)
-    stored = stored_path(server, m.url).read_bytes()
+    stored = stored_bytes(server, m.url)
     assert m.md5 == hashlib.md5(stored).hexdigest()
     assert m.HasField("source_md5") and m.source_md5 != m.md5
     with open_stored(server, m.url) as image:
@@ -187,7 +188,7 @@ def test_name_collisions_get_a_16_hex_suffix(server: RunningServer, user_key: st
     first = upload(server, user_key, PHOTO, f"clash-{uuid.uuid4().hex[:6]}.jpg")
     second = upload(server, user_key, PHOTO, first.original_filename)
     assert second.name.startswith(first.name) and len(second.name) == len(first.name) + 16
-    assert stored_path(server, first.url).exists() and stored_path(server, second.url).exists()
+    assert is_stored(server, first.url) and is_stored(server, second.url)
 
 
 def test_expiration_switched_off_and_guest_override(fresh_server: RunningServer) -> None:

@@ -11,9 +11,10 @@ import av
 import grpc
 import pytest
 
-from tests.integration.test_upload_formats import open_stored, stored_path, upload
+from tests.integration.test_upload_formats import upload
 from tests.support import video
 from tests.support.server import RunningServer, boot_with_admin, chevereto_error
+from tests.support.stored import open_stored, stored_bytes
 
 LOCATION = "+48.8577+002.2950/"
 
@@ -56,7 +57,7 @@ def test_h264_mp4_has_every_video_field_of_the_seed_example(
     assert m.chain == 23  # frame | image | medium | thumb
     assert m.frame.extension == "jpeg" and m.frame.mime == "image/jpeg"
     assert m.frame.filename == f"{m.name}.fr.jpeg" and m.url_frame == m.frame.url
-    assert m.frame_size == m.frame.size == stored_path(server, m.frame.url).stat().st_size
+    assert m.frame_size == m.frame.size == len(stored_bytes(server, m.frame.url))
     assert m.thumb.filename == f"{m.name}.th.jpeg" and m.medium.filename == f"{m.name}.md.jpeg"
     with open_stored(server, m.frame.url) as frame:
         assert frame.size == (1280, 720)
@@ -75,7 +76,7 @@ def test_h264_mp4_has_every_video_field_of_the_seed_example(
     # The smaller of medium and frame is displayed, Chevereto's rule.
     assert m.display_url in (m.medium.url, m.frame.url)
 
-    stored = stored_path(server, m.url).read_bytes()
+    stored = stored_bytes(server, m.url)
     assert len(stored) == m.size
     before, after = _probe(data), _probe(stored)
     assert after["codec"] == "h264" and after["format"].startswith("mov")
@@ -90,7 +91,7 @@ def test_vp9_webm(server: RunningServer, user_key: str) -> None:
     m = upload(server, user_key, data, "clip.webm")
     assert (m.extension, m.mime, m.type) == ("webm", "video/webm", "video")
     assert (m.width, m.height, m.duration, m.duration_time) == (640, 360, 2, "00:02")
-    assert _probe(stored_path(server, m.url).read_bytes())["codec"] == "vp9"
+    assert _probe(stored_bytes(server, m.url))["codec"] == "vp9"
 
 
 def test_mov_rotation_gives_upright_frame_and_displayed_size(
@@ -108,12 +109,12 @@ def test_mov_rotation_gives_upright_frame_and_displayed_size(
         # Counter-clockwise 90: the red top-left corner lands bottom-left, blue top-left.
         assert bottom_left[0] > 200 and bottom_left[2] < 80
         assert top_left[2] > 200 and top_left[0] < 80
-    assert _probe(stored_path(server, m.url).read_bytes())["rotation"] == 90
+    assert _probe(stored_bytes(server, m.url))["rotation"] == 90
 
 
 def test_clip_with_audio_keeps_its_sound(server: RunningServer, user_key: str) -> None:
     m = upload(server, user_key, video.clip(audio=True, seconds=2), "sound.mp4")
-    assert _probe(stored_path(server, m.url).read_bytes())["streams"] == ["audio", "video"]
+    assert _probe(stored_bytes(server, m.url))["streams"] == ["audio", "video"]
     assert m.chain == 23
 
 

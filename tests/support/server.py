@@ -18,6 +18,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2_grpc
+from tests.support.stored import StoredMedia, scratch_root, stored_media
 from tests.support.waiting import wait_until
 
 POSTGRES_ENV = "DARKROOM_TEST_POSTGRES_URL"
@@ -40,6 +41,14 @@ class RunningServer:
     @property
     def media_root(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def stored(self) -> StoredMedia:
+        return stored_media(self.env, self.media_root)
+
+    @property
+    def scratch_root(self) -> Path:
+        return scratch_root(self.env, self.data_dir)
 
     def channel(self) -> grpc.Channel:
         return grpc.insecure_channel(
@@ -73,14 +82,13 @@ class RunningServer:
     def rss_bytes(self) -> int:
         return int(psutil.Process(self.process.pid).memory_info().rss)
 
-    def stored_files(self) -> list[Path]:
-        images = self.media_root / "images"
-        return sorted(p for p in images.rglob("*") if p.is_file()) if images.exists() else []
+    def stored_files(self) -> list[str]:
+        return self.stored.keys()
 
     def scratch_files(self) -> list[Path]:
         """What uploads left in scratch; a process's own directory with its lock and pid
         marker (server/adapters/blob/scratch.py) is not theirs."""
-        scratch = self.media_root / ".tmp"
+        scratch = self.scratch_root
         if not scratch.exists():
             return []
         ownership = {".registry.lock", "owner.lock", "owner.pid"}
