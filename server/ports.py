@@ -55,7 +55,14 @@ class UploadCounts(Protocol):
 
 
 class ExpiredMedia(Protocol):
-    async def expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]: ...
+    async def claim_expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]:
+        """Delete up to ``limit`` rows expired by ``now``, soonest first, and return them.
+
+        Each row goes to exactly one claimer however many replicas race, and a claimer
+        skips the rows another is taking instead of waiting: whoever gets a record back
+        is the one process that may delete its files.
+        """
+        ...
 
 
 # --- accounts -------------------------------------------------------------------------------

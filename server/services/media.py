@@ -122,10 +122,20 @@ class MediaService:
         await self.remove(record)
         return record
 
-    async def remove(self, record: MediaRecord) -> None:
+    async def remove(self, record: MediaRecord) -> bool:
         """Forget the row first, then the files: a crash in between leaves only
-        unreferenced files, never a row that points at nothing."""
+        unreferenced files, never a row that points at nothing.
+
+        Only the caller whose delete took the row deletes the files: a loser (another
+        replica's delete, the reaper) must not, since a new upload may by then have
+        reused a key. False when the row was already gone."""
         assert record.id is not None
-        await self._media.delete(record.id)
+        if not await self._media.delete(record.id):
+            return False
+        await self.delete_files(record)
+        return True
+
+    async def delete_files(self, record: MediaRecord) -> None:
+        """The files of a record whose row this process has deleted (or claimed)."""
         for key in record.blob_keys():
             await self._blobs.delete(key)

@@ -33,15 +33,22 @@ class ExpiryReaper:
         self._interval_s = interval_s
 
     async def sweep(self) -> int:
-        """Delete everything expired by now; returns how many items went."""
+        """Delete everything expired by now; returns how many items this process took.
+
+        Replicas sweep the same table: the claim deletes the rows and hands each to one
+        of them, so only its claimer deletes an item's files and counts it. A crash
+        after the claim leaves files no row owns, which ``darkroom fsck`` finds.
+        """
         deleted = 0
         while True:
-            batch = await self._media.expired(self._clock.now(), BATCH)
+            batch = await self._media.claim_expired(self._clock.now(), BATCH)
             for record in batch:
-                await self._service.remove(record)
+                await self._service.delete_files(record)
                 self._metrics.expired_deleted(1)
                 deleted += 1
-            if len(batch) < BATCH:
+            # Not "a short batch means done": a claim comes back short also when a racing
+            # replica took part of it, and rows may be left behind it.
+            if not batch:
                 return deleted
 
     async def run(self) -> None:

@@ -168,15 +168,32 @@ class SqlMediaRepo(SqlRepo):
 
         return await self._run(work)
 
-    async def expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]:
+    async def claim_expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]:
         def work(session: Session) -> list[MediaRecord]:
-            rows = session.exec(
-                select(MediaRow)
-                .where(col(MediaRow.expiration_gmt).is_not(None))
-                .where(col(MediaRow.expiration_gmt) <= now)
-                .order_by(col(MediaRow.expiration_gmt))
-                .limit(limit)
+            # PostgreSQL: SKIP LOCKED hands racing replicas disjoint batches, none waits.
+            # SQLite renders no lock clause, and the driver runs this SELECT before its
+            # write transaction begins, so two claimers can pick the same rows there: the
+            # DELETE's RETURNING, not the SELECT, says which rows this claim took.
+            rows = list(
+                session.exec(
+                    select(MediaRow)
+                    .where(col(MediaRow.expiration_gmt).is_not(None))
+                    .where(col(MediaRow.expiration_gmt) <= now)
+                    .order_by(col(MediaRow.expiration_gmt), col(MediaRow.id))
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
             )
-            return _records(session, list(rows))
+            candidates = _records(session, rows)
+            taken: set[int] = set()
+            ids = [record.id for record in candidates if record.id is not None]
+            for at in range(0, len(ids), _IN_BATCH):
+                batch = ids[at : at + _IN_BATCH]
+                session.exec(delete(MediaTagRow).where(col(MediaTagRow.media_id).in_(batch)))
+                gone = session.exec(
+                    delete(MediaRow).where(col(MediaRow.id).in_(batch)).returning(col(MediaRow.id))
+                )
+                taken.update(media_id for (media_id,) in gone)
+            return [record for record in candidates if record.id in taken]
 
         return await self._run(work)

@@ -244,10 +244,15 @@ class MediaRows:
         extra = await self.counts.counts_since(moments, user_id=user_id, guest=guest, ip=ip)
         return [a + b for a, b in zip(own, extra, strict=True)]
 
-    async def expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]:
+    async def claim_expired(self, now: datetime, limit: int) -> Sequence[MediaRecord]:
         due = [r for r in self.rows if r.expiration_gmt is not None and r.expiration_gmt <= now]
-        due.sort(key=lambda r: r.expiration_gmt or now)
-        return [_copy(r) for r in due[:limit]]
+        due.sort(key=lambda r: (r.expiration_gmt or now, _id_of(r)))
+        taken = due[:limit]
+        # No await between the read and the removal: one claimer at a time, as in a
+        # transaction.
+        taken_ids = {_id_of(r) for r in taken}
+        self.rows = [r for r in self.rows if _id_of(r) not in taken_ids]
+        return [_copy(r) for r in taken]
 
 
 def _copy(record: MediaRecord) -> MediaRecord:
