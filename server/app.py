@@ -43,7 +43,7 @@ from server.domain.ids import IdCodec
 from server.ports import Clock
 from server.services.admin import AdminService
 from server.services.auth import Authenticator
-from server.services.credentials import Credentials, load_or_create_secret
+from server.services.credentials import Credentials, check_secret, load_or_create_secret
 from server.services.flood import FloodGuard
 from server.services.fsck import Fsck
 from server.services.image_view import MediaPresenter, PublicUrls
@@ -99,9 +99,9 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
         )
     )
     ids = IdCodec(salt, padding)
-    credentials = Credentials(
-        await asyncio.to_thread(load_or_create_secret, config.secret_path), ids
-    )
+    secret = await asyncio.to_thread(load_or_create_secret, config.secret_path)
+    await check_secret(variables, secret, config.secret_path)
+    credentials = Credentials(secret, ids)
     blobs = LocalBlobStore(config.media_dir)
     scratch = ScratchReclaimer(blobs.scratch, media_repo, blobs, config.scratch_sweep_interval_s)
     pool = WorkerPool(config.workers, config.processing_timeout_s)

@@ -17,12 +17,29 @@ import os
 import secrets
 from pathlib import Path
 
+from server.domain.errors import Category, DarkroomError
 from server.domain.ids import IdCodec, row_id
+from server.ports import VariableStore
 
 USER_KEY_PREFIX = "chv_"
 USER_KEY_RANDOM_HEX = 128
 DELETE_TOKEN_HEX = 48
 GUEST_KEY_HEX = 64
+SECRET_FINGERPRINT_VARIABLE = "secret_fingerprint"
+# No NUL byte: ``Credentials.hash`` puts one after every purpose, so no stored key or
+# token hash can ever equal the fingerprint.
+_FINGERPRINT_LABEL = b"darkroom secret.key fingerprint v1"
+
+
+class SecretMismatch(DarkroomError):
+    """This process's secret is not the one the database's keys were hashed with."""
+
+    reason = "SECRET_MISMATCH"
+    category = Category.PRECONDITION
+    default_message = (
+        "secret.key differs from the one this database was created with: "
+        "copy data_dir/secret.key from the first host (docs/deploy.md)"
+    )
 
 
 def load_or_create_secret(path: Path) -> bytes:
@@ -48,6 +65,25 @@ def load_or_create_secret(path: Path) -> bytes:
     if len(value) < 32:
         raise RuntimeError(f"{path} holds no usable secret; restore it from a backup")
     return value
+
+
+def secret_fingerprint(secret: bytes) -> str:
+    """Tells secrets apart without revealing one: an HMAC of a fixed label under it."""
+    return hmac.new(secret, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
+
+
+async def check_secret(variables: VariableStore, secret: bytes, path: Path) -> None:
+    """Refuse to run with a secret other than the one this database's keys were made
+    with: a replica with its own secret.key would reject every key and delete token.
+
+    The database keeps only a fingerprint, never the secret (a pepper: a stolen
+    database must not let anyone test candidate keys). The first start records it,
+    as does the first start of a database made before fingerprints existed.
+    """
+    mine = secret_fingerprint(secret)
+    recorded = await variables.get_or_create(SECRET_FINGERPRINT_VARIABLE, mine)
+    if not hmac.compare_digest(recorded, mine):
+        raise SecretMismatch(secret_file=path)
 
 
 class Credentials:
