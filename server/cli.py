@@ -242,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from server.domain.errors import DarkroomError
+    from server.domain.errors import DarkroomError, RefusedToStart
 
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:
@@ -265,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_with_services(config, args.make(args))) or 0
     except DarkroomError as error:
         print(f"darkroom: {error.message}", file=sys.stderr)
+        return 1
+    except RefusedToStart as refused:
+        print(f"darkroom: {refused}", file=sys.stderr)
         return 1
     return 0
 

@@ -263,3 +263,11 @@ class StorageFailure(DarkroomError):
     category = Category.UNAVAILABLE
     code = 600
     default_message = "Can't move temp file to its destination"
+
+
+# --- the operator's, never on the wire --------------------------------------------------
+
+
+class RefusedToStart(Exception):
+    """The server or an admin command must not run as set up: an operator's problem, not
+    a client's, so no DarkroomError. The CLI prints the message and exits 1."""

@@ -17,7 +17,7 @@ import os
 import secrets
 from pathlib import Path
 
-from server.domain.errors import Category, DarkroomError
+from server.domain.errors import RefusedToStart
 from server.domain.ids import IdCodec, row_id
 from server.ports import VariableStore
 
@@ -31,15 +31,15 @@ SECRET_FINGERPRINT_VARIABLE = "secret_fingerprint"
 _FINGERPRINT_LABEL = b"darkroom secret.key fingerprint v1"
 
 
-class SecretMismatch(DarkroomError):
+class SecretMismatch(RefusedToStart):
     """This process's secret is not the one the database's keys were hashed with."""
 
-    reason = "SECRET_MISMATCH"
-    category = Category.PRECONDITION
-    default_message = (
-        "secret.key differs from the one this database was created with: "
-        "copy data_dir/secret.key from the first host (docs/deploy.md)"
-    )
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            "secret.key differs from the one this database was created with: "
+            "copy data_dir/secret.key from the first host (docs/deploy.md)"
+        )
 
 
 def load_or_create_secret(path: Path) -> bytes:
@@ -83,7 +83,7 @@ async def check_secret(variables: VariableStore, secret: bytes, path: Path) -> N
     mine = secret_fingerprint(secret)
     recorded = await variables.get_or_create(SECRET_FINGERPRINT_VARIABLE, mine)
     if not hmac.compare_digest(recorded, mine):
-        raise SecretMismatch(secret_file=path)
+        raise SecretMismatch(path)
 
 
 class Credentials:

@@ -35,11 +35,11 @@ async def test_another_secret_is_refused_with_what_to_do() -> None:
     await check_secret(variables, FIRST, PATH)
     with pytest.raises(SecretMismatch) as refused:
         await check_secret(variables, OTHER, PATH)
-    assert refused.value.message == (
+    assert str(refused.value) == (
         "secret.key differs from the one this database was created with: "
         "copy data_dir/secret.key from the first host (docs/deploy.md)"
     )
-    assert refused.value.metadata == {"secret_file": str(PATH)}
+    assert refused.value.path == PATH
 
 
 async def test_a_database_from_before_fingerprints_takes_the_secret_it_meets() -> None:
