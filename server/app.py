@@ -78,6 +78,11 @@ class Components:
     engine: Engine = field(repr=False)
 
 
+def make_blob_store(config: ServerConfig) -> LocalBlobStore:
+    """The configured store, with this process's scratch (``.scratch``) beside it."""
+    return LocalBlobStore(config.media_dir)
+
+
 async def build_services(config: ServerConfig, clock: Clock | None = None) -> Components:
     clock = clock or SystemClock()
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +107,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
     secret = await asyncio.to_thread(load_or_create_secret, config.secret_path)
     await check_secret(variables, secret, config.secret_path)
     credentials = Credentials(secret, ids)
-    blobs = LocalBlobStore(config.media_dir)
+    blobs = make_blob_store(config)
     scratch = ScratchReclaimer(blobs.scratch, media_repo, blobs, config.scratch_sweep_interval_s)
     pool = WorkerPool(config.workers, config.processing_timeout_s)
     metrics = ServerMetrics()

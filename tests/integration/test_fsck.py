@@ -71,7 +71,7 @@ def test_fsck_finds_each_kind_of_damage_and_repair_leaves_none(
     server.stored.write(orphan, b"\xff\xd8 nobody's")
     server.stored.remove(key_of(lost_original.url))
     server.stored.remove(key_of(lost_thumb.thumb.url))
-    dead = Owner(server.media_root, "images/2020/01/02/cut-short.jpg")
+    dead = Owner(server.env, "images/2020/01/02/cut-short.jpg")
     try:
         dead.kill()
     finally:

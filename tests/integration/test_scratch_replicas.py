@@ -44,7 +44,7 @@ def test_replicas_reclaim_each_others_scratch_only_once_the_owner_is_dead(
     try:
         first_scratch, second_scratch = _own_scratch(first), _own_scratch(second)
         # An upload of the first one's, stored but not recorded yet, as a crash finds it.
-        planted = Owner(first.media_root, "images/2021/05/05/cut-short.jpg")
+        planted = Owner(first.env, "images/2021/05/05/cut-short.jpg")
         planted.close()  # killed: its own scratch is a leftover
         for n in range(3):
             _a_sweep_has_run(first, n)

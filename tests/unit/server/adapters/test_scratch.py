@@ -4,6 +4,7 @@ a killed one's is at once, and only the blobs its uploads linked are named."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,9 +27,18 @@ def _store(tmp_path: Path) -> LocalBlobStore:
     return LocalBlobStore(tmp_path / "media")
 
 
+def _env(store: LocalBlobStore) -> dict[str, str]:
+    """Settings of a server process on the same store."""
+    return {
+        **os.environ,
+        "DARKROOM_DATA_DIR": str(store.root.parent),
+        "DARKROOM_MEDIA_ROOT": str(store.root),
+    }
+
+
 def test_a_live_owners_scratch_is_never_a_leftover(tmp_path: Path, owners: list[Owner]) -> None:
     store = _store(tmp_path)
-    owners.append(Owner(store.root, "images/2026/03/01/a.jpg"))
+    owners.append(Owner(_env(store), "images/2026/03/01/a.jpg"))
     assert owners[0].scratch.is_dir()
     assert (owners[0].scratch / OWNER_PID).read_text().strip() == str(owners[0].process.pid)
     assert asyncio.run(store.scratch.leftovers()) == []
@@ -42,7 +52,7 @@ def test_a_killed_owners_scratch_is_a_leftover_at_once_naming_its_linked_blobs(
 ) -> None:
     store = _store(tmp_path)
     keys = ["images/2026/03/01/a.jpg", "images/2026/03/01/a.th.jpg"]
-    owners.append(Owner(store.root, *keys))
+    owners.append(Owner(_env(store), *keys))
     owners[0].kill()
     # A name race the dead upload lost: journaled, but the blob is another upload's file.
     lost = "images/2026/03/01/b.jpg"
@@ -65,7 +75,7 @@ def test_a_claimed_leftover_is_nobody_elses_until_released(
     tmp_path: Path, owners: list[Owner]
 ) -> None:
     store = _store(tmp_path)
-    owners.append(Owner(store.root))
+    owners.append(Owner(_env(store)))
     owners[0].kill()
     other = ProcessScratch(store.scratch.root, store.still_stored)  # as a replica would see it
     [claimed] = asyncio.run(store.scratch.leftovers())
