@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2, media_pb2_grpc
 from server.adapters.blob.local import LocalBlobStore
+from server.adapters.blob.s3 import S3BlobStore, S3Location, make_client
 from server.adapters.blob.scratch import ProcessScratch
 from server.adapters.clock import SystemClock
 from server.adapters.codecs.pillow.codec import PillowImageCodec
@@ -39,6 +40,7 @@ from server.api.interceptors import AccessLog, ObservedAuthenticator
 from server.api.media_servicer import MediaServicer
 from server.config import ServerConfig
 from server.domain.derivatives import DerivativeSizes
+from server.domain.errors import RefusedToStart, StorageFailure
 from server.domain.ids import IdCodec
 from server.ports import Clock
 from server.services.admin import AdminService
@@ -76,11 +78,38 @@ class Components:
     metrics: ServerMetrics
     process_scratch: ProcessScratch = field(repr=False)
     engine: Engine = field(repr=False)
+    blob_store: LocalBlobStore | S3BlobStore = field(repr=False)
 
 
-def make_blob_store(config: ServerConfig) -> LocalBlobStore:
+def make_blob_store(config: ServerConfig) -> LocalBlobStore | S3BlobStore:
     """The configured store, with this process's scratch (``.scratch``) beside it."""
+    if config.storage == "s3":
+        where = S3Location(
+            endpoint=config.s3_endpoint,
+            bucket=config.s3_bucket,
+            region=config.s3_region,
+            access_key_id=config.s3_access_key_id,
+            secret_access_key=config.s3_secret,
+            path_style=config.s3_path_style,
+        )
+        return S3BlobStore(
+            make_client(where),
+            config.s3_bucket,
+            config.data_dir / "scratch",
+            config.s3_multipart_threshold_mb * 1024 * 1024,
+        )
     return LocalBlobStore(config.media_dir)
+
+
+async def _reachable(blobs: LocalBlobStore | S3BlobStore, config: ServerConfig) -> None:
+    try:
+        await blobs.check()
+    except StorageFailure as failure:
+        raise RefusedToStart(
+            f"S3 bucket {config.s3_bucket!r} at {config.s3_endpoint} is not usable "
+            f"({failure.metadata.get('error', failure)}): check DARKROOM_S3_ENDPOINT, "
+            "DARKROOM_S3_BUCKET and the keys (docs/deploy.md)"
+        ) from failure
 
 
 async def build_services(config: ServerConfig, clock: Clock | None = None) -> Components:
@@ -108,6 +137,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
     await check_secret(variables, secret, config.secret_path)
     credentials = Credentials(secret, ids)
     blobs = make_blob_store(config)
+    await _reachable(blobs, config)
     scratch = ScratchReclaimer(blobs.scratch, media_repo, blobs, config.scratch_sweep_interval_s)
     pool = WorkerPool(config.workers, config.processing_timeout_s)
     metrics = ServerMetrics()
@@ -197,6 +227,7 @@ async def build_services(config: ServerConfig, clock: Clock | None = None) -> Co
         metrics=metrics,
         process_scratch=blobs.scratch,
         engine=engine,
+        blob_store=blobs,
     )
 
 
@@ -221,6 +252,7 @@ class App:
         await self.server.stop(grace)
         self.services.metrics.close()
         await asyncio.to_thread(self.services.process_scratch.close)
+        self.services.blob_store.close()
         self.services.pool.shutdown()
         self.services.engine.dispose()
 

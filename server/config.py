@@ -193,8 +193,8 @@ class ServerConfig(BaseSettings):
     s3_multipart_threshold_mb: int = Field(
         16,
         ge=5,
-        description="Files larger than this are sent as a multipart upload in parts of "
-        "this size (S3's smallest part is 5 MB).",
+        description="Files larger than this many MiB are sent as a multipart upload in "
+        "parts of this size (S3's smallest part is 5 MiB).",
     )
     media_base_url: str = Field(
         "",

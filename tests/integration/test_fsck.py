@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from darkroom.v1 import media_pb2, media_pb2_grpc
-from tests.conftest import _database
+from tests.conftest import _backend
 from tests.integration.test_upload_formats import upload
 from tests.support import media
 from tests.support.scratch_owner import Owner
@@ -22,9 +22,11 @@ from tests.support.stored import is_stored, key_of
 
 
 @pytest.fixture()
-def server(tmp_path: Path, database_kind: str) -> Iterator[RunningServer]:
-    with _database(database_kind) as url:
-        running = boot_with_admin(tmp_path / "darkroom", url)
+def server(
+    tmp_path: Path, backend_kind: str, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    with _backend(backend_kind, request) as (url, env):
+        running = boot_with_admin(tmp_path / "darkroom", url, env)
         yield running
         running.stop()
 

@@ -11,7 +11,7 @@ import grpc
 from darkroom.v1 import admin_pb2, media_pb2
 from tests.integration.test_upload_formats import upload
 from tests.support import media
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer
 
 PHOTO = media.jpeg(200, 150, seed=43)
 
@@ -41,7 +41,7 @@ def test_a_deleted_items_id_is_never_handed_out_again(fresh_server: RunningServe
 
     _delete(server, c)
     server.stop()
-    restarted = start_server(server.data_dir, server.env["DARKROOM_DATABASE_URL"])
+    restarted = server.start_again()
     try:
         d = upload(restarted, server.admin_key, PHOTO, "d.jpg").id_encoded
         assert d not in (a, b, c)

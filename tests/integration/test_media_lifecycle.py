@@ -14,7 +14,7 @@ from darkroom.v1 import media_pb2
 from tests.conftest import admin_md
 from tests.integration.test_upload_formats import upload
 from tests.support import media
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer
 from tests.support.stored import is_stored
 from tests.support.waiting import wait_until
 
@@ -145,7 +145,7 @@ def test_expiry_survives_a_restart(fresh_server: RunningServer) -> None:
     server.stop()
     _expire_now(server, marker)  # it expired while the server was down
 
-    restarted = start_server(server.data_dir, server.env["DARKROOM_DATABASE_URL"])
+    restarted = server.start_again()
     try:
         _wait_for(lambda: _get(restarted, m.id_encoded) == grpc.StatusCode.NOT_FOUND)
         _wait_for(lambda: not any(is_stored(server, url) for url in urls))

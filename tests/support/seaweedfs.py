@@ -28,6 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,12 +66,20 @@ class SeaweedFS:
         """The filer's own HTTP API: unauthenticated, so never to be exposed."""
         return f"http://127.0.0.1:{self.ports['filer.port']}"
 
-    def darkroom_env(self) -> dict[str, str]:
-        """Settings (server/config.py) that point a Darkroom server at this bucket."""
+    def new_bucket(self) -> str:
+        """A new, empty bucket: each server or test its own, so listings are its own."""
+        name = f"darkroom-{uuid.uuid4().hex[:16]}"
+        status = self.status("PUT", f"/{name}")
+        if status != 200:
+            raise RuntimeError(f"CreateBucket {name} answered {status}")
+        return name
+
+    def darkroom_env(self, bucket: str | None = None) -> dict[str, str]:
+        """Settings (server/config.py) that point a Darkroom server at a bucket."""
         return {
             "DARKROOM_STORAGE": "s3",
             "DARKROOM_S3_ENDPOINT": self.endpoint,
-            "DARKROOM_S3_BUCKET": self.bucket,
+            "DARKROOM_S3_BUCKET": bucket or self.bucket,
             "DARKROOM_S3_REGION": self.region,
             "DARKROOM_S3_ACCESS_KEY_ID": self.access_key_id,
             "DARKROOM_S3_SECRET_ACCESS_KEY": self.secret_access_key,

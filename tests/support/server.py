@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import cast
 
@@ -42,7 +43,7 @@ class RunningServer:
     def media_root(self) -> Path:
         return self.data_dir / "media"
 
-    @property
+    @cached_property
     def stored(self) -> StoredMedia:
         return stored_media(self.env, self.media_root)
 
@@ -108,6 +109,17 @@ class RunningServer:
             admin_pb2.CreateUserRequest(username=name), metadata=self.admin_metadata()
         )
         return name, str(reply.api_key)
+
+    def start_again(self) -> RunningServer:
+        """A new server process on this one's data, database and store (after stop)."""
+        same_store = {
+            k: v
+            for k, v in self.env.items()
+            if k == "DARKROOM_STORAGE" or k.startswith("DARKROOM_S3_")
+        }
+        again = start_server(self.data_dir, self.env["DARKROOM_DATABASE_URL"], same_store)
+        again.admin_key = self.admin_key
+        return again
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -82,6 +82,10 @@ def open_stored(server: HasStore, url: str) -> Image.Image:
 
 def stored_media(env: Mapping[str, str], media_root: Path) -> StoredMedia:
     """The store a server started with ``env`` writes to."""
+    if env.get("DARKROOM_STORAGE", "local") == "s3":
+        from tests.support.s3_objects import S3Objects
+
+        return S3Objects.from_env(env)
     return LocalFiles(media_root)
 
 

@@ -105,6 +105,12 @@ class LocalBlobStore:
             new.mkdir(exist_ok=True)
         return [new.parent for new in missing]
 
+    async def check(self) -> None:
+        """Nothing to reach: a missing root is created on the first put."""
+
+    def close(self) -> None:
+        """Nothing held: files are opened per call."""
+
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path_of(key).exists)
 

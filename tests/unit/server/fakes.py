@@ -281,6 +281,7 @@ class Blobs:
     async def put(self, key: str, source: Path) -> None:
         if key in self.taken or key in self.stored:
             raise BlobExists(key)
+        self.stored[key] = b""  # taken before the read yields, as a real store takes it
         self.stored[key] = await asyncio.to_thread(source.read_bytes)
 
     async def exists(self, key: str) -> bool:
