@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import cast
 
 import grpc
+import httpx
 import psutil
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -109,6 +111,16 @@ class RunningServer:
             admin_pb2.CreateUserRequest(username=name), metadata=self.admin_metadata()
         )
         return name, str(reply.api_key)
+
+    def metric(self, name: str) -> float:
+        """One unlabelled series from the server's /metrics (its port is in its log)."""
+        found = re.search(r"metrics on (http://\S+/metrics)", self.log_path.read_text())
+        assert found, "the server logs where its metrics are"
+        text = httpx.get(found.group(1), timeout=10).text
+        for line in text.splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+        raise AssertionError(f"no {name} in the metrics")
 
     def start_again(self) -> RunningServer:
         """A new server process on this one's data, database and store (after stop)."""
