@@ -35,7 +35,12 @@ class ShimConfig:
         parser = argparse.ArgumentParser(
             prog="python -m gateway.shim", description="Darkroom's Chevereto REST shim."
         )
-        parser.add_argument("--grpc-target", default=default.grpc_target)
+        parser.add_argument(
+            "--grpc-target",
+            default=default.grpc_target,
+            help="the gRPC server, or several: ipv4:HOST:PORT,HOST:PORT (or a DNS name with "
+            "several addresses); calls are spread over those whose health says SERVING",
+        )
         parser.add_argument("--host", default=default.host)
         parser.add_argument("--port", type=int, default=default.port)
         parser.add_argument("--image-route", default=default.image_route)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -63,6 +64,36 @@ async def _observed(call: Any) -> Any:
     return reply
 
 
+# The target may name several servers (``ipv4:10.0.0.1:50051,10.0.0.2:50051``, or a DNS
+# name with several addresses): each call goes to the next server whose gRPC health says
+# SERVING, so a dead, starting or draining replica gets no new calls. A call already on a
+# replica that dies (or sent in the moment before its death is noticed) fails with
+# UNAVAILABLE, which the shim answers as a 503: an upload is not idempotent, so only
+# reads are tried again, on another replica.
+_READS = [{"service": "darkroom.v1.MediaService", "method": m} for m in ("GetMedia", "WhoAmI")]
+SERVICE_CONFIG = json.dumps(
+    {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "healthCheckConfig": {"serviceName": ""},
+        "methodConfig": [
+            {
+                "name": _READS,
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+    }
+)
+# A replica restarted on its port gets calls again within seconds, not gRPC's default
+# two minutes of back-off.
+MAX_RECONNECT_BACKOFF_MS = 2000
+
+
 class DarkroomClient:
     def __init__(self, target: str, timeout_s: float, max_message_bytes: int) -> None:
         self._target = target
@@ -82,6 +113,9 @@ class DarkroomClient:
                 options=[
                     ("grpc.max_send_message_length", self._max_message),
                     ("grpc.max_receive_message_length", self._max_message),
+                    ("grpc.service_config", SERVICE_CONFIG),
+                    ("grpc.initial_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS // 4),
+                    ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
                 ],
             )
             self._stub = media_pb2_grpc.MediaServiceStub(self._channel)  # type: ignore[no-untyped-call]
