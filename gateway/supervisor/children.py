@@ -75,17 +75,25 @@ class Child:
             return f"killed by {signal.Signals(-code).name}"
         return f"exit status {code}"
 
-    def stop(self, timeout_s: float) -> None:
-        """SIGTERM, then SIGKILL if it has not ended within ``timeout_s``."""
-        if not self.alive():
+    def terminate(self) -> None:
+        if self.alive():
+            assert self.process is not None
+            self.process.terminate()
+
+    def wait_or_kill(self, deadline: float) -> None:
+        """Wait for it to end until ``deadline`` (monotonic), then SIGKILL it."""
+        if self.process is None:
             return
-        assert self.process is not None
-        self.process.terminate()
         try:
-            self.process.wait(timeout=timeout_s)
+            self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def stop(self, timeout_s: float) -> None:
+        """SIGTERM, then SIGKILL if it has not ended within ``timeout_s``."""
+        self.terminate()
+        self.wait_or_kill(time.monotonic() + timeout_s)
 
 
 @dataclass

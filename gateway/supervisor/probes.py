@@ -67,3 +67,18 @@ def envoy_listen_port(admin: str) -> int:
     with urllib.request.urlopen(f"http://{admin}/listeners?format=json", timeout=2) as reply:
         statuses = json.load(reply)["listener_statuses"]
     return int(statuses[0]["local_address"]["socket_address"]["port_value"])
+
+
+def envoy_healthy_hosts(admin: str, cluster: str) -> int:
+    """How many of a cluster's endpoints Envoy's own health checks have passed."""
+    try:
+        with urllib.request.urlopen(f"http://{admin}/clusters", timeout=2) as reply:
+            lines = reply.read().decode().splitlines()
+    except OSError:
+        return 0
+    # One line per endpoint and fact: "darkroom_grpc::127.0.0.1:5000::health_flags::healthy".
+    return sum(
+        1
+        for line in lines
+        if line.startswith(f"{cluster}::") and line.endswith("::health_flags::healthy")
+    )

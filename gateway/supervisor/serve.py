@@ -1,17 +1,18 @@
-"""``darkroom serve``: the gRPC server, the shim and Envoy as one service.
+"""``darkroom serve``: the gRPC server (N replicas), the shim and Envoy as one service.
 
-Starts the three as child processes on internal ports, waits until each is ready and
-prints where to go. While running it restarts any child that exits or is killed (see
-children.py for the back-off); on Ctrl-C / SIGTERM it drains: the gRPC server goes
-NOT_SERVING and finishes its in-flight calls within the grace period while Envoy, still
-up, answers new requests with 503 and Retry-After; then the shim and Envoy stop.
+Starts them as child processes on internal ports, waits until each is ready and prints
+where to go. While running it restarts any child that exits or is killed, each on its
+own (see children.py for the back-off): a replica's crash leaves the others serving, and
+Envoy and the shim send its share to them until it is back. On Ctrl-C / SIGTERM it
+drains: every replica goes NOT_SERVING at once and finishes its in-flight calls within
+the grace period while Envoy, still up, answers new requests with 503 and Retry-After;
+then the shim and Envoy stop.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -24,10 +25,22 @@ from pydantic import ValidationError
 
 from gateway.envoy.descriptor import write_descriptor_set
 from gateway.envoy.render import EnvoyPorts, render
-from gateway.supervisor.children import Children, GaveUp
+from gateway.supervisor.children import Child, Children, GaveUp
+from gateway.supervisor.layout import (
+    Layout,
+    envoy_env,
+    metrics_name,
+    plan,
+    replica_name,
+    s3_media,
+    server_env,
+    shim_argv,
+    shim_env,
+)
 from gateway.supervisor.probes import (
     envoy_admin,
     envoy_binary,
+    envoy_healthy_hosts,
     envoy_listen_port,
     envoy_ready,
     free_port,
@@ -45,67 +58,21 @@ def _log(message: str) -> None:
     print(f"darkroom: {message}", file=sys.stderr, flush=True)
 
 
-def resolve_config(host: str | None, port: int | None) -> ServerConfig:
+def resolve_config(host: str | None, port: int | None, replicas: int | None = None) -> ServerConfig:
     """The settings as the server reads them, with a free port chosen if asked for."""
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["listen_host"] = host
     if port is not None:
         overrides["listen_port"] = port
+    if replicas is not None:
+        overrides["replicas"] = replicas
     config = ServerConfig(**overrides)  # type: ignore[arg-type]
     if config.listen_port == 0:
         # Chosen before anything starts, so every child and every URL agrees on it.
         overrides["listen_port"] = free_port(config.listen_host)
         config = ServerConfig(**overrides)  # type: ignore[arg-type]
     return config
-
-
-def metrics_ports(config: ServerConfig) -> tuple[int, int, int]:
-    """Where the server, the shim and Envoy (its admin) serve metrics, all on loopback.
-
-    Each process serves its own, as Prometheus scrapes any service: nothing of it is
-    public, and the scrape path goes through no proxy and handles no key. Consecutive
-    from metrics_port, so a scrape config names fixed addresses; with 0, free ones (Envoy
-    picks its own admin port and writes it to the admin address file).
-    """
-    first = config.metrics_port
-    if first == 0:
-        return free_port(), free_port(), 0
-    return first, first + 1, first + 2
-
-
-def server_env(config: ServerConfig, grpc_port: int, metrics_port: int) -> dict[str, str]:
-    """Every resolved setting as an explicit variable: the child cannot read it otherwise."""
-    resolved = config.model_copy(
-        update={
-            "data_dir": config.data_dir.resolve(),
-            "media_root": config.media_dir.resolve(),
-            "secret_file": config.secret_path.resolve(),
-            "grpc_host": "127.0.0.1",
-            "grpc_port": grpc_port,
-            "metrics_port": metrics_port,
-            "port_file": None,
-        }
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DARKROOM_")}
-    for name, value in resolved.model_dump(mode="json").items():
-        if value is not None:
-            env[f"DARKROOM_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
-    if config.s3_secret_access_key is not None:
-        # A dump masks secrets; the server needs the value itself.
-        env["DARKROOM_S3_SECRET_ACCESS_KEY"] = config.s3_secret
-    return env
-
-
-def shim_argv(config: ServerConfig, grpc_port: int, shim_port: int, metrics_port: int) -> list[str]:
-    return [
-        sys.executable, "-m", "gateway.shim",
-        "--grpc-target", f"127.0.0.1:{grpc_port}", "--port", str(shim_port),
-        "--metrics-port", str(metrics_port),
-        "--image-route", config.image_route, "--video-route", config.video_route,
-        "--max-message-bytes", str(config.max_message_bytes),
-        "--spool-dir", str(config.spool_dir.resolve()),
-    ]  # fmt: skip
 
 
 class Stopping(Exception):
@@ -125,28 +92,41 @@ def _wait_until(children: Children, what: str, ready: Callable[[], bool], stop: 
         time.sleep(0.05)
 
 
+def _envoy_config(config: ServerConfig, layout: Layout, run_dir: Path) -> Path:
+    s3 = s3_media(config)
+    path = run_dir / "envoy.yaml"
+    path.write_text(
+        render(
+            EnvoyPorts(
+                config.listen_host, config.listen_port, layout.envoy_admin,
+                layout.grpc_ports[0], layout.shim_port,
+            ),
+            descriptor=write_descriptor_set(run_dir / "darkroom.binpb"),
+            media_root=None if s3 else config.media_dir.resolve(),
+            s3=s3,
+            max_body_bytes=config.max_message_bytes,
+            idle_timeout_s=config.http_idle_timeout_s,
+            grpc_upstreams=layout.grpc_upstreams,
+        )
+    )  # fmt: skip
+    return path
+
+
 def serve(config: ServerConfig, ready_file: Path | None) -> int:
     data_dir = config.data_dir.resolve()
     media_root = config.media_dir.resolve()
     run_dir = data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    media_root.joinpath("images").mkdir(parents=True, exist_ok=True)
+    if config.storage == "local":
+        media_root.joinpath("images").mkdir(parents=True, exist_ok=True)
 
     host = config.listen_host
-    server_metrics, shim_metrics, envoy_admin_port = metrics_ports(config)
-    ports = EnvoyPorts(host, config.listen_port, envoy_admin_port, free_port(), free_port())
-    env = server_env(config, ports.grpc_port, server_metrics)
-    descriptor = write_descriptor_set(run_dir / "darkroom.binpb")
-    envoy_config = run_dir / "envoy.yaml"
-    envoy_config.write_text(
-        render(
-            ports,
-            descriptor=descriptor,
-            media_root=media_root,
-            max_body_bytes=config.max_message_bytes,
-            idle_timeout_s=config.http_idle_timeout_s,
-        )
-    )
+    try:
+        layout = plan(config, config.replicas)
+    except ValueError as invalid:
+        _log(f"invalid settings: {invalid}")
+        return 2
+    envoy_config = _envoy_config(config, layout, run_dir)
     admin_path = run_dir / "envoy-admin.address"
     admin_path.unlink(missing_ok=True)
 
@@ -165,13 +145,17 @@ def serve(config: ServerConfig, ready_file: Path | None) -> int:
         "--component-log-level", "misc:error,main:error",
         "--admin-address-path", str(admin_path),
     ]  # fmt: skip
+    replicas = range(1, layout.replicas + 1)
 
     def metrics_urls() -> dict[str, str]:
         # Envoy's admin address is re-read: with metrics_port 0 a restarted Envoy picks
         # a new one.
         return {
-            "server": f"http://127.0.0.1:{server_metrics}/metrics",
-            "shim": f"http://127.0.0.1:{shim_metrics}/metrics",
+            **{
+                metrics_name(i): f"http://127.0.0.1:{layout.server_metrics[i - 1]}/metrics"
+                for i in replicas
+            },
+            "shim": f"http://127.0.0.1:{layout.shim_metrics}/metrics",
             "envoy": f"http://{envoy_admin(admin_path)}/stats/prometheus",
         }
 
@@ -184,22 +168,35 @@ def serve(config: ServerConfig, ready_file: Path | None) -> int:
         partial = ready_file.with_name(f".{ready_file.name}.partial")
         partial.write_text(json.dumps({
             "url": url, "listen_port": listen_port, "envoy_admin": envoy_admin(admin_path),
-            "grpc_port": ports.grpc_port, "shim_port": ports.shim_port,
-            "metrics": metrics_urls(),
+            "grpc_port": layout.grpc_ports[0], "grpc_ports": list(layout.grpc_ports),
+            "replicas": layout.replicas, "shim_port": layout.shim_port,
+            "metrics": metrics_urls(), "storage": config.storage,
             "media_root": str(media_root), "public_base_url": config.public_base_url,
             "pids": {child.name: child.pid for child in children.members},
         }))  # fmt: skip
         partial.replace(ready_file)
 
+    def start_replica(i: int) -> None:
+        env = server_env(config, layout.grpc_ports[i - 1], layout.server_metrics[i - 1])
+        children.start(replica_name(i), [sys.executable, "-m", "server", "server"], env)
+
+    def wait_serving(i: int) -> None:
+        target = f"127.0.0.1:{layout.grpc_ports[i - 1]}"
+        what = "the gRPC server" if layout.replicas == 1 else f"gRPC server replica {i}"
+        _wait_until(children, what, lambda: grpc_serving(target), stop)
+
     try:
-        children.start("grpc server", [sys.executable, "-m", "server", "server"], env)
-        children.start(
-            "shim", shim_argv(config, ports.grpc_port, ports.shim_port, shim_metrics), env
-        )
-        children.start("envoy", envoy, env)
-        grpc_target = f"127.0.0.1:{ports.grpc_port}"
-        _wait_until(children, "the gRPC server", lambda: grpc_serving(grpc_target), stop)
-        shim_health = f"http://127.0.0.1:{ports.shim_port}/healthz"
+        # Replica 1 alone first: a first start creates the schema, the secret and the id
+        # salt, which the others then find made instead of racing to make them.
+        start_replica(1)
+        wait_serving(1)
+        for i in replicas[1:]:
+            start_replica(i)
+        children.start("shim", shim_argv(config, layout), shim_env())
+        children.start("envoy", envoy, envoy_env(config))
+        for i in replicas[1:]:
+            wait_serving(i)
+        shim_health = f"http://127.0.0.1:{layout.shim_port}/healthz"
         _wait_until(children, "the shim", lambda: http_ok(shim_health), stop)
         _wait_until(children, "envoy", lambda: envoy_ready(admin_path), stop)
         admin = envoy_admin(admin_path)
@@ -213,15 +210,14 @@ def serve(config: ServerConfig, ready_file: Path | None) -> int:
         _wait_until(
             children,
             "envoy's health checks",
-            lambda: grpc_serving(public) and http_ok(f"http://{public}/healthz"),
+            lambda: (
+                grpc_serving(public)
+                and http_ok(f"http://{public}/healthz")
+                and envoy_healthy_hosts(admin, "darkroom_grpc") == layout.replicas
+            ),
             stop,
         )
-        print(f"Darkroom is up: {url}", flush=True)
-        print(f"  upload (Chevereto API): {url}api/1/upload", flush=True)
-        print(f"  gRPC and /v1 JSON:      {host}:{listen_port}", flush=True)
-        print(f"  media files:            {media_root}", flush=True)
-        for name, metrics_url in metrics_urls().items():
-            print(f"  metrics ({name}):{' ' * (15 - len(name))}{metrics_url}", flush=True)
+        _print_up(config, layout, url, listen_port, metrics_urls())
         write_ready(listen_port)
         while not stop.wait(POLL_S):
             if children.heal():
@@ -239,17 +235,46 @@ def serve(config: ServerConfig, ready_file: Path | None) -> int:
         _drain(children, config.shutdown_grace_s)
 
 
+def _print_up(
+    config: ServerConfig, layout: Layout, url: str, listen_port: int, metrics: dict[str, str]
+) -> None:
+    host = config.listen_host
+    lines = [
+        f"Darkroom is up: {url}",
+        f"  upload (Chevereto API): {url}api/1/upload",
+        f"  gRPC and /v1 JSON:      {host}:{listen_port}",
+    ]
+    if layout.replicas > 1:
+        ports = ", ".join(str(port) for port in layout.grpc_ports)
+        lines.append(f"  gRPC server replicas:   {layout.replicas}, on 127.0.0.1 ports {ports}")
+    if config.storage == "s3":
+        lines.append(f"  media files:            bucket {config.s3_bucket} at {config.s3_endpoint}")
+    else:
+        lines.append(f"  media files:            {config.media_dir.resolve()}")
+    for name, metrics_url in metrics.items():
+        lines.append(f"  metrics ({name}):{' ' * (15 - len(name))}{metrics_url}")
+    print("\n".join(lines), flush=True)
+
+
 def _drain(children: Children, grace_s: float) -> None:
     """Back end first, front door last: Envoy keeps carrying in-flight uploads (and
-    answers new requests with 503) until the server has finished them."""
-    by_name = {child.name: child for child in children.members}
-    for name, timeout_s in (
-        ("grpc server", grace_s + STOP_TIMEOUT_S),
-        ("shim", STOP_TIMEOUT_S),
-        ("envoy", STOP_TIMEOUT_S),
-    ):
-        if name in by_name:
-            by_name[name].stop(timeout_s)
+    answers new requests with 503) until the servers have finished them. Every replica
+    drains at once, so N replicas take one grace period, not N."""
+    servers: list[Child] = []
+    others: dict[str, Child] = {}
+    for child in children.members:
+        if child.name.startswith("grpc server"):
+            servers.append(child)
+        else:
+            others[child.name] = child
+    for server in servers:
+        server.terminate()
+    deadline = time.monotonic() + grace_s + STOP_TIMEOUT_S
+    for server in servers:
+        server.wait_or_kill(deadline)
+    for name in ("shim", "envoy"):
+        if name in others:
+            others[name].stop(STOP_TIMEOUT_S)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,10 +283,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, help="the one public port, 0 picks a free one (setting listen_port)"
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        help="gRPC server processes behind Envoy and the shim (setting replicas; more than "
+        "one wants PostgreSQL)",
+    )
     parser.add_argument("--ready-file", type=Path, help="write the bound ports here as JSON")
     args = parser.parse_args(argv)
     try:
-        config = resolve_config(args.host, args.port)
+        config = resolve_config(args.host, args.port, args.replicas)
     except (ValidationError, ValueError, OSError) as invalid:
         print(f"darkroom: invalid settings:\n{invalid}", file=sys.stderr)
         return 2
