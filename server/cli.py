@@ -178,6 +178,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run the whole service: gRPC server, Chevereto shim and Envoy on one port",
         add_help=False,
     )
+    commands.add_parser(
+        "envoy-config",
+        help="print an Envoy config for servers and shims on other hosts (storage = s3)",
+        add_help=False,
+    )
 
     users = commands.add_parser("users", help="manage users").add_subparsers(required=True)
     create = users.add_parser("create", help="create a user and print its API key")
@@ -249,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         # The supervisor belongs to the gateway, which the server never imports: hand
         # the process over instead, so the two stay apart (see the import contracts).
         os.execv(sys.executable, [sys.executable, "-m", "gateway.supervisor", *argv[1:]])
+    if argv[:1] == ["envoy-config"]:
+        os.execv(
+            sys.executable,
+            [sys.executable, "-m", "gateway.supervisor.envoy_config", *argv[1:]],
+        )
     args = _parser().parse_args(argv)
     config = _load_config()
     if config is None:
