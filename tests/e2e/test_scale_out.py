@@ -42,7 +42,8 @@ BOUND_S = 120.0  # a liveness bound for a loaded machine, not a speed target
 
 @dataclass
 class Load:
-    ok: list[tuple[str, str, str]] = field(default_factory=list)  # (url, md5, thumb url)
+    # (url, md5, thumb url, viewer url) of each upload answered 200
+    ok: list[tuple[str, str, str, str]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     tickets: Iterator[int] = field(default_factory=lambda: iter(range(UPLOADS)))
@@ -85,7 +86,7 @@ def _rest(http: httpx.Client, stack: Stack, photo: bytes, load: Load) -> None:
     if answer.status_code == 200:
         image = answer.json()["image"]
         with load.lock:
-            load.ok.append((image["url"], image["md5"], image["thumb"]["url"]))
+            load.ok.append((image["url"], image["md5"], image["thumb"]["url"], image["url_viewer"]))
         return
     body = answer.json()  # a Chevereto envelope, whatever went wrong
     assert answer.status_code >= 500, answer.text[:300]
@@ -108,7 +109,7 @@ def _grpc(stub: media_pb2_grpc.MediaServiceStub, stack: Stack, photo: bytes, loa
         return
     m = reply.media
     with load.lock:
-        load.ok.append((m.url, m.md5, m.thumb.url))
+        load.ok.append((m.url, m.md5, m.thumb.url, m.url_viewer))
 
 
 def _client(stack: Stack, number: int, load: Load, errors: list[BaseException]) -> None:
@@ -154,12 +155,15 @@ def test_a_replica_killed_under_load_loses_nothing_answered(scaled: Stack) -> No
     assert len(load.failed) <= CLIENTS, load.failed
 
     with httpx.Client(timeout=60) as http:
-        for url, md5, thumb in load.ok:
+        for url, md5, thumb, _ in load.ok:
             served = http.get(url)
             assert served.status_code == 200, url
             assert hashlib.md5(served.content).hexdigest() == md5, url
             assert served.headers["content-type"] == "image/jpeg"
             assert http.get(thumb).status_code == 200, thumb
+        for _, _, _, viewer in load.ok[::25]:  # the page shows the file from the bucket
+            page = http.get(viewer)
+            assert page.status_code == 200 and "/images/" in page.text, viewer
 
     report = subprocess.run(
         [sys.executable, "-m", "server", "fsck", "--json", "--grace-s", "0"],
