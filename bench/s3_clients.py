@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import io
 import json
 import os
 import random
@@ -63,42 +62,6 @@ class Exists(Exception):
     """The store refused a create: the key is taken."""
 
 
-class FileSlice(io.RawIOBase):
-    """Bytes [start, start + length) of a file, read on demand: one multipart part
-    without holding it in memory. Seekable, so botocore can checksum and retry it."""
-
-    def __init__(self, path: Path, start: int, length: int) -> None:
-        super().__init__()
-        self._file = path.open("rb", buffering=0)
-        self._start, self._length, self._pos = start, length, 0
-        self._file.seek(start)
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
-        self._pos = max(0, min(self._length, base + offset))
-        self._file.seek(self._start + self._pos)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        n = min(len(buffer), self._length - self._pos)
-        got = self._file.readinto(memoryview(buffer)[:n]) if n > 0 else 0
-        self._pos += got or 0
-        return got or 0
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
 def _parts(size: int) -> list[tuple[int, int, int]]:
     """(part number, start, length) of each part."""
     return [(n, s, min(PART, size - s)) for n, s in enumerate(range(0, size, PART), 1)]
@@ -121,12 +84,16 @@ class Botocore:
         self.t, self.call = t, call
 
     async def _multipart(self, key: str, path: Path, size: int) -> None:
+        # The store's own part reader; imported here, so other candidates' workers do not
+        # load boto3 with it.
+        from server.adapters.blob.s3 import FilePart
+
         b = self.t.bucket
         upload = await self.call("create_multipart_upload", Bucket=b, Key=key, ContentType=VIDEO)
         uid, done = upload["UploadId"], []
         try:
             for n, start, length in _parts(size):
-                with FileSlice(path, start, length) as part:
+                with FilePart(path, start, length) as part:
                     r = await self.call(
                         "upload_part", Bucket=b, Key=key, UploadId=uid, PartNumber=n, Body=part
                     )

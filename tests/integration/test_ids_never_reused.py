@@ -6,22 +6,12 @@ show another, and a key's id part must never name a later key.
 
 from __future__ import annotations
 
-import grpc
-
 from darkroom.v1 import admin_pb2, media_pb2
 from tests.integration.test_upload_formats import upload
 from tests.support import media
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, media_gone
 
 PHOTO = media.jpeg(200, 150, seed=43)
-
-
-def _gone(server: RunningServer, id_encoded: str) -> bool:
-    try:
-        server.media_stub().GetMedia(media_pb2.GetMediaRequest(id=id_encoded))
-    except grpc.RpcError as error:
-        return error.code() == grpc.StatusCode.NOT_FOUND
-    return False
 
 
 def _delete(server: RunningServer, id_encoded: str) -> None:
@@ -37,7 +27,7 @@ def test_a_deleted_items_id_is_never_handed_out_again(fresh_server: RunningServe
     _delete(server, b)  # the newest item: the one a reused id would bring back
     c = upload(server, server.admin_key, PHOTO, "c.jpg").id_encoded
     assert c not in (a, b)
-    assert _gone(server, b)  # the old share link does not show the new upload
+    assert media_gone(server, b)  # the old share link does not show the new upload
 
     _delete(server, c)
     server.stop()
@@ -45,7 +35,7 @@ def test_a_deleted_items_id_is_never_handed_out_again(fresh_server: RunningServe
     try:
         d = upload(restarted, server.admin_key, PHOTO, "d.jpg").id_encoded
         assert d not in (a, b, c)
-        assert _gone(restarted, b) and _gone(restarted, c)
+        assert media_gone(restarted, b) and media_gone(restarted, c)
     finally:
         restarted.stop()
 

@@ -9,11 +9,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import grpc
 import pytest
 import sqlalchemy
 
-from darkroom.v1 import media_pb2
 from tests.conftest import _database
 from tests.integration.test_upload_formats import upload
 from tests.support import media
@@ -23,6 +21,7 @@ from tests.support.server import (
     RunningServer,
     boot_with_admin,
     database_urls,
+    media_gone,
     start_server,
 )
 from tests.support.waiting import wait_until
@@ -61,14 +60,6 @@ def _expire_everything(server: RunningServer) -> None:
         engine.dispose()
 
 
-def _gone(server: RunningServer, id_encoded: str) -> bool:
-    try:
-        server.media_stub().GetMedia(media_pb2.GetMediaRequest(id=id_encoded))
-    except grpc.RpcError as error:
-        return error.code() == grpc.StatusCode.NOT_FOUND
-    return False
-
-
 def test_two_replicas_reap_each_expired_item_once_and_leave_the_bucket_empty(
     replicas: tuple[RunningServer, RunningServer],
 ) -> None:
@@ -81,8 +72,8 @@ def test_two_replicas_reap_each_expired_item_once_and_leave_the_bucket_empty(
     ]
     assert len(first.stored_files()) == 2 * ITEMS  # file and thumb each, in the one bucket
     _expire_everything(first)
-    wait_until(lambda: all(_gone(first, i) for i in ids), BOUND_S, "every expired item gone")
+    wait_until(lambda: all(media_gone(first, i) for i in ids), BOUND_S, "every expired item gone")
     wait_until(lambda: first.stored_files() == [], BOUND_S, "an empty bucket")
-    assert all(_gone(second, i) for i in ids)
+    assert all(media_gone(second, i) for i in ids)
     name = "darkroom_reaper_deleted_media_total"
     assert first.metric(name) + second.metric(name) == ITEMS

@@ -20,7 +20,7 @@ import psutil
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2_grpc
+from darkroom.v1 import admin_pb2, admin_pb2_grpc, media_pb2, media_pb2_grpc
 from tests.support.stored import StoredMedia, scratch_root, stored_media
 from tests.support.waiting import wait_until
 
@@ -234,6 +234,15 @@ def boot_with_admin(
         metadata=server.admin_metadata(),
     )
     return server
+
+
+def media_gone(server: RunningServer, id_encoded: str) -> bool:
+    """Whether GetMedia answers NOT_FOUND for the item."""
+    try:
+        server.media_stub().GetMedia(media_pb2.GetMediaRequest(id=id_encoded))
+    except grpc.RpcError as error:
+        return error.code() == grpc.StatusCode.NOT_FOUND
+    return False
 
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
