@@ -80,6 +80,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         try:
             yield stack
         finally:
+            # A replica a test killed may still be on its way back.
+            wait_until(lambda: psutil.pid_exists(stack.pid(SECOND)), BOUND_S, "replica 2 back")
             second = psutil.Process(stack.pid(SECOND))
             assert stack.stop() == 0
             _, alive = psutil.wait_procs([second], timeout=BOUND_S)
@@ -199,14 +201,43 @@ def test_a_killed_replica_leaves_uploads_working_and_comes_back(pair: Stack) -> 
     wait_until(grpc_reaches_it, BOUND_S, "a gRPC upload on the new replica 2")
 
 
+def _spooling(stack: Stack, name: str) -> int:
+    """How many uploads' spool files the replica has open right now."""
+    data = str(Path(stack.data_dir).resolve())
+    files = psutil.Process(stack.pid(name)).open_files()
+    return sum(1 for f in files if f.path.startswith(data) and not f.path.endswith(".log"))
+
+
 def _holder(stack: Stack, names: list[str]) -> str | None:
     """The replica that has an upload's spool file open right now."""
-    spool = str(Path(stack.data_dir).resolve())
-    for name in names:
-        files = psutil.Process(stack.pid(name)).open_files()
-        if any(f.path.startswith(spool) and not f.path.endswith(".log") for f in files):
-            return name
-    return None
+    return next((name for name in names if _spooling(stack, name)), None)
+
+
+class HeldUpload(threading.Thread):
+    """A streamed upload through Envoy that sends its first chunk, then waits for
+    ``release`` before it sends the rest."""
+
+    def __init__(self, stack: Stack, release: threading.Event) -> None:
+        super().__init__()
+        self.stack, self.release = stack, release
+        self.outcome: grpc.StatusCode | None = None
+
+    def requests(self) -> Iterator[media_pb2.UploadStreamRequest]:
+        yield media_pb2.UploadStreamRequest(options=media_pb2.UploadOptions(filename="h.jpg"))
+        yield media_pb2.UploadStreamRequest(chunk=PHOTO[:1000])
+        self.release.wait(BOUND_S)
+        yield media_pb2.UploadStreamRequest(chunk=PHOTO[1000:])
+
+    def run(self) -> None:
+        with self.stack.channel() as channel:
+            stub = media_pb2_grpc.MediaServiceStub(channel)
+            try:
+                stub.UploadStream(
+                    self.requests(), metadata=self.stack.admin_metadata(), timeout=BOUND_S
+                )
+                self.outcome = grpc.StatusCode.OK
+            except grpc.RpcError as error:
+                self.outcome = error.code()
 
 
 def test_an_upload_in_flight_on_a_killed_replica_fails_cleanly(pair: Stack) -> None:
@@ -215,36 +246,63 @@ def test_an_upload_in_flight_on_a_killed_replica_fails_cleanly(pair: Stack) -> N
         BOUND_S,
         "envoy using both replicas",
     )
-    release = threading.Event()
-
-    def requests() -> Iterator[media_pb2.UploadStreamRequest]:
-        yield media_pb2.UploadStreamRequest(options=media_pb2.UploadOptions(filename="x.jpg"))
-        yield media_pb2.UploadStreamRequest(chunk=PHOTO)
-        release.wait(BOUND_S)  # the rest of the upload never comes while the test runs
-
-    outcome: list[grpc.StatusCode] = []
-
-    def upload() -> None:
-        with pair.channel() as channel:
-            stub = media_pb2_grpc.MediaServiceStub(channel)
-            try:
-                stub.UploadStream(requests(), metadata=pair.admin_metadata(), timeout=BOUND_S)
-                outcome.append(grpc.StatusCode.OK)
-            except grpc.RpcError as error:
-                outcome.append(error.code())
-
-    uploader = threading.Thread(target=upload)
+    release = threading.Event()  # the rest of the upload never comes while the test runs
+    uploader = HeldUpload(pair, release)
     uploader.start()
     try:
         names = ["grpc server", SECOND]
         wait_until(lambda: _holder(pair, names) is not None, BOUND_S, "the upload spooling")
         holder = _holder(pair, names)
         assert holder is not None
-        os.kill(pair.pid(holder), signal.SIGKILL)
+        killed = pair.pid(holder)
+        os.kill(killed, signal.SIGKILL)
         uploader.join(BOUND_S)
         assert not uploader.is_alive(), "the in-flight upload hung on a dead replica"
     finally:
         release.set()
         uploader.join(BOUND_S)
-    assert outcome == [grpc.StatusCode.UNAVAILABLE]
+    assert uploader.outcome == grpc.StatusCode.UNAVAILABLE
     assert rest_upload(pair).status_code in (200, 503)
+    wait_until(lambda: pair.pid(holder) != killed, BOUND_S, f"{holder} restarted")
+
+
+def test_sigterm_drains_every_replica_at_once(tmp_path: Path) -> None:
+    """Uploads in flight on both replicas when SIGTERM comes: both replicas go NOT_SERVING
+    together, and every upload still finishes and is answered before serve exits 0."""
+    base = database_urls()["postgres"]
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set: replicas share a PostgreSQL database")
+    with postgres_database(base) as url:
+        stack = serve_replicas(tmp_path / "drain", url, 2)
+        names = ["grpc server", SECOND]
+        release = threading.Event()
+        held: list[HeldUpload] = []
+        try:
+
+            def both_hold_one() -> bool:
+                if not all(_spooling(stack, name) for name in names):
+                    assert len(held) < 12, "Envoy kept sending every upload to one replica"
+                    held.append(HeldUpload(stack, release))
+                    held[-1].start()
+                    wait_until(
+                        lambda: sum(_spooling(stack, n) for n in names) == len(held),
+                        BOUND_S, "the new upload spooling",
+                    )  # fmt: skip
+                return all(_spooling(stack, name) for name in names)
+
+            wait_until(both_hold_one, BOUND_S, "an upload in flight on each replica")
+            ports = stack.ready["grpc_ports"]
+            assert isinstance(ports, list)
+            stack.process.send_signal(signal.SIGTERM)
+            wait_until(
+                lambda: not any(grpc_serving(f"127.0.0.1:{port}") for port in ports),
+                BOUND_S, "both replicas draining",
+            )  # fmt: skip
+        finally:
+            release.set()
+            for upload in held:
+                upload.join(BOUND_S)
+            if stack.process.poll() is None:
+                stack.process.send_signal(signal.SIGTERM)  # drains, if the test did not
+        assert [upload.outcome for upload in held] == [grpc.StatusCode.OK] * len(held)
+        assert stack.process.wait(timeout=BOUND_S) == 0
