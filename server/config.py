@@ -43,7 +43,10 @@ def base64_length(size: int) -> int:
 
 
 class ServerConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DARKROOM_", extra="forbid")
+    # Errors never echo the inputs: they would print the S3 secret.
+    model_config = SettingsConfigDict(
+        env_prefix="DARKROOM_", extra="forbid", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(
         Path("var"), description="Where the SQLite database, media files and secrets live."
@@ -240,7 +243,13 @@ class ServerConfig(BaseSettings):
             self.s3_access_key_id = os.environ.get("AWS_ACCESS_KEY_ID", "")
         if self.s3_secret_access_key is None:
             if self.s3_secret_access_key_file is not None:
-                secret = self.s3_secret_access_key_file.read_text().strip()
+                try:
+                    secret = self.s3_secret_access_key_file.read_text().strip()
+                except OSError as error:
+                    raise ValueError(
+                        f"s3_secret_access_key_file {self.s3_secret_access_key_file}: "
+                        f"{error.strerror}"
+                    ) from None
             else:
                 secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
             self.s3_secret_access_key = SecretStr(secret) if secret else None

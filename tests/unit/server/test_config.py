@@ -52,3 +52,27 @@ def test_large_idle_timeouts_render_as_envoy_durations() -> None:
         idle_timeout_s=1e6,
     )  # fmt: skip
     assert "idle_timeout: 1000000.000s" in config
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve"],
+        ["config"],
+        ["users", "list"],
+        ["envoy-config", "--upstream", "h:1", "--shim", "h:2"],
+    ],
+)
+def test_an_incomplete_s3_setup_is_refused_without_printing_the_secret(
+    tmp_path: Path, command: list[str]
+) -> None:
+    secret = "s3-secret-that-must-not-show"
+    result = subprocess.run(
+        [sys.executable, "-m", "server", *command],
+        env={"PATH": "/usr/bin:/bin", "DARKROOM_STORAGE": "s3",
+             "DARKROOM_S3_SECRET_ACCESS_KEY": secret},
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "DARKROOM_S3_BUCKET" in result.stderr and "DARKROOM_S3_ENDPOINT" in result.stderr
+    assert secret not in result.stderr + result.stdout
