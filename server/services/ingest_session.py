@@ -10,6 +10,7 @@ the dead process's scratch deletes the journaled blobs that no row owns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from server.domain.errors import StorageFailure
 from server.domain.media import MediaRecord
 from server.ports import BlobStore
 
@@ -57,9 +59,22 @@ class IngestSession:
             raise interrupted
 
     async def put(self, key: str, source: Path) -> None:
-        """Store one file of this upload, journaled first; raises BlobExists as put does."""
+        """Store one file of this upload, journaled first; raises BlobExists as put does.
+
+        A put cannot be stopped half way (an object store's request runs on in its
+        thread), so a caller that leaves meanwhile waits for it to end and the blob is
+        counted as stored: the cleanup then deletes it with the others."""
         await self.blobs.journal(self.workdir, key, source)
-        await self.blobs.put(key, source)
+        putting = asyncio.ensure_future(self.blobs.put(key, source))
+        try:
+            await asyncio.shield(putting)
+        except asyncio.CancelledError:
+            while not putting.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([putting])
+            if not putting.cancelled() and putting.exception() is None:
+                self.stored.append(key)
+            raise
         self.stored.append(key)
 
     async def record(self, insert: Awaitable[MediaRecord]) -> MediaRecord:
@@ -99,6 +114,6 @@ class IngestSession:
     async def _delete(self, key: str) -> None:
         try:
             await self.blobs.delete(key)
-        except OSError:
-            # The caller's own error matters more; the orphan is only disk space.
+        except (OSError, StorageFailure):
+            # The caller's own error matters more; the orphan is only storage space.
             log.warning("Could not delete %s after a failed upload", key, exc_info=True)

@@ -50,6 +50,7 @@ SOURCE_META = "darkroom-scratch"  # x-amz-meta-darkroom-scratch: the file it cam
 # S3 allows 10,000 parts; parts stay at part_size until a file would need more.
 MAX_PARTS = 10_000
 THREADS = 16
+CLASHES = ("PreconditionFailed", "ConditionalRequestConflict")
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ class S3BlobStore:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._threads, work)
         except ClientError as error:
-            if _code(error) == "PreconditionFailed" or _status(error) == 412:
+            # 409: AWS's answer to a conditional write racing another on the same key.
+            if _code(error) in CLASHES or _status(error) in (409, 412):
                 raise BlobExists(key) from error
             raise StorageFailure(path=key, error=f"S3 {_code(error) or _status(error)}") from error
         except BotoCoreError as error:  # unreachable endpoint, timeouts after retries
@@ -150,7 +152,13 @@ class S3BlobStore:
         await asyncio.to_thread(append_journal, workdir, key, source)
 
     async def put(self, key: str, source: Path) -> None:
-        await self._call(partial(self._put, key, source), key)
+        try:
+            await self._call(partial(self._put, key, source), key)
+        except BlobExists:
+            # boto3 retries a request whose answer was lost: the retry of our own
+            # successful create is refused as a clash. Ours if it names our source.
+            if not await self.still_stored(key, source):
+                raise
 
     def _put(self, key: str, source: Path) -> None:
         extension = key.rpartition(".")[2].lower()
@@ -241,3 +249,4 @@ class S3BlobStore:
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
+        self._s3.close()

@@ -134,3 +134,43 @@ async def test_a_file_that_cannot_be_deleted_does_not_hide_the_uploads_error(
             raise ValueError("not an image")
     assert blobs.deleted == [STORED[0]]
     assert not session.workdir.exists()
+
+
+class _SlowPuts(_Blobs):
+    """A store whose put runs on once started, as an object store's request does."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.started = asyncio.Event()
+        self.finish = asyncio.Event()
+        self.put_keys: list[str] = []
+
+    async def put(self, key: str, source: Path) -> None:
+        self.started.set()
+        await asyncio.shield(self.finish.wait())
+        self.put_keys.append(key)
+
+    async def journal(self, workdir: Path, key: str, source: Path) -> None:
+        pass
+
+
+@pytest.mark.asyncio
+async def test_a_caller_leaving_mid_put_waits_for_it_and_deletes_the_blob(
+    tmp_path: Path,
+) -> None:
+    blobs = _SlowPuts(tmp_path)
+
+    async def upload() -> None:
+        async with IngestSession(blobs) as session:
+            await session.put(STORED[0], tmp_path / "source")
+
+    task = asyncio.create_task(upload())
+    await blobs.started.wait()
+    task.cancel()
+    for _ in range(100):  # yields to the loop, not waits for time: the cancel lands
+        await asyncio.sleep(0)
+    assert not task.done()  # it waits for the put in flight
+    blobs.finish.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert blobs.put_keys == [STORED[0]] and blobs.deleted == [STORED[0]]
