@@ -136,6 +136,13 @@ class MediaService:
         return True
 
     async def delete_files(self, record: MediaRecord) -> None:
-        """The files of a record whose row this process has deleted (or claimed)."""
+        """The files of a record whose row this process has deleted (or claimed): each
+        one tried, then the first failure raised."""
+        failure: errors.StorageFailure | None = None
         for key in record.blob_keys():
-            await self._blobs.delete(key)
+            try:
+                await self._blobs.delete(key)
+            except errors.StorageFailure as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure

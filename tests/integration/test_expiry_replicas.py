@@ -22,6 +22,7 @@ from server.adapters.db.album_repo import SqlAlbumRepo
 from server.adapters.db.engine import make_engine, migrate
 from server.adapters.db.media_repo import SqlMediaRepo
 from server.adapters.db.user_repo import SqlUserRepo
+from server.domain.errors import StorageFailure
 from server.domain.ids import IdCodec
 from server.domain.media import MediaRecord
 from server.services.credentials import Credentials
@@ -136,3 +137,29 @@ async def test_a_delete_racing_the_reaper_leaves_the_files_to_the_winner(
     assert Counter(blobs.deleted) == Counter(_keys(expired))
     assert reaped + sum(1 for won in removed if won) == EXPIRED
     assert reaping.metrics.expired == reaped
+
+
+class _FailingDeletes(Blobs):
+    """A store that cannot delete some files (an outage, a permission)."""
+
+    def __init__(self, root: Path, failing: set[str]) -> None:
+        super().__init__(root)
+        self.failing = failing
+
+    async def delete(self, key: str) -> None:
+        if key in self.failing:
+            raise StorageFailure(path=key, error="S3 InternalError")
+        await super().delete(key)
+
+
+async def test_a_file_that_cannot_be_deleted_does_not_keep_the_rest_of_the_batch(
+    engines: list[Engine], tmp_path: Path
+) -> None:
+    blobs = _FailingDeletes(tmp_path / "blobs", set())
+    replica = _replica(engines[0], blobs)
+    expired, kept = await _library(replica, blobs)
+    blobs.failing = {expired[3].blob_keys()[0]}
+
+    assert await replica.reaper.sweep() == EXPIRED
+
+    assert set(blobs.stored) == set(kept.blob_keys()) | blobs.failing  # the one orphan

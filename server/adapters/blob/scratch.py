@@ -160,14 +160,18 @@ class ProcessScratch:
                 self._own_fd = -1
 
     async def leftovers(self) -> list[LeftoverScratch]:
+        listed = await asyncio.to_thread(self._leftovers)
         found = []
-        for name, journaled in await asyncio.to_thread(self._leftovers):
-            try:
+        try:
+            for name, journaled in listed:
                 linked = [key for key, source in journaled if await self._still_stored(key, source)]
-            except BaseException:
+                found.append(LeftoverScratch(name, tuple(dict.fromkeys(linked))))
+        except BaseException:
+            # The store failed (an outage): give every claim of this listing up, so the
+            # next sweep, here or in another process, can take them again.
+            for name, _ in listed:
                 await self.release(LeftoverScratch(name, ()))
-                raise
-            found.append(LeftoverScratch(name, tuple(dict.fromkeys(linked))))
+            raise
         return found
 
     def _leftovers(self) -> list[tuple[str, list[tuple[str, Path]]]]:

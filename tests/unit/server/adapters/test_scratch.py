@@ -4,6 +4,7 @@ a killed one's is at once, and only the blobs its uploads linked are named."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from server.adapters.blob.local import LocalBlobStore
 from server.adapters.blob.scratch import JOURNAL, OWNER_LOCK, OWNER_PID, ProcessScratch
+from server.domain.errors import StorageFailure
 from tests.support.scratch_owner import Owner
 
 
@@ -108,3 +110,25 @@ def test_entries_without_an_owner_are_leftovers_and_a_clean_stop_leaves_nothing(
     assert (own / OWNER_LOCK).exists()
     store.scratch.close()
     assert sorted(p.name for p in store.scratch.root.iterdir()) == [".registry.lock"]
+
+
+def test_a_store_failing_mid_listing_gives_every_claim_up(tmp_path: Path) -> None:
+    root = tmp_path / "scratch"
+    for name in ("proc-1-aa", "proc-2-bb"):  # no owner: leftovers both
+        (root / name / "upload-x").mkdir(parents=True)
+        (root / name / "upload-x" / JOURNAL).write_text(
+            json.dumps({"key": f"images/{name}.jpg", "source": "f"}) + "\n"
+        )
+    outage = True
+
+    async def still_stored(key: str, source: Path) -> bool:
+        if outage:
+            raise StorageFailure(path=key, error="S3 InternalError")
+        return True
+
+    scratch = ProcessScratch(root, still_stored)
+    with pytest.raises(StorageFailure):
+        asyncio.run(scratch.leftovers())
+    outage = False
+    found = asyncio.run(scratch.leftovers())  # the next sweep takes them again
+    assert sorted(f.name for f in found) == ["proc-1-aa", "proc-2-bb"]
