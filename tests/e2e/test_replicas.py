@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +17,11 @@ import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from darkroom.v1 import admin_pb2, media_pb2, media_pb2_grpc
+from darkroom.v1 import media_pb2, media_pb2_grpc
 from gateway.supervisor.probes import envoy_healthy_hosts, grpc_serving
 from tests.support import media
 from tests.support.server import POSTGRES_ENV, database_urls, postgres_database
-from tests.support.stack import READY_TIMEOUT_S, Stack
+from tests.support.stack import Stack, start_stack
 from tests.support.waiting import wait_until
 
 PHOTO = media.jpeg(320, 240, seed=23)
@@ -32,42 +30,12 @@ SECOND = "grpc server 2"
 
 
 def serve_replicas(data_dir: Path, database_url: str, replicas: int) -> Stack:
-    """`darkroom serve --replicas N` as an operator types it (start_stack takes no flags)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    ready_file = data_dir / "ready.json"
-    env = {
-        **os.environ,
-        "DARKROOM_DATA_DIR": str(data_dir),
-        "DARKROOM_DATABASE_URL": database_url,
-        "DARKROOM_METRICS_PORT": "0",
-        "DARKROOM_REPLICAS": "1",  # the flag wins over the setting
-    }
-    with open(data_dir / "serve.log", "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", "0", "--replicas",
-             str(replicas), "--ready-file", str(ready_file)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def ready_or_dead() -> bool:
-        return process.poll() is not None or bool(
-            ready_file.exists() and ready_file.read_text().strip()
-        )
-
-    try:
-        wait_until(ready_or_dead, READY_TIMEOUT_S, "darkroom serve readiness")
-    except TimeoutError:
-        process.kill()
-        raise
-    if process.poll() is not None:
-        raise RuntimeError((data_dir / "serve.log").read_text())
-    stack = Stack(process, data_dir, env, json.loads(ready_file.read_text()))
-    stack.admin_key = stack.cli("users", "create", "root", "--admin").strip().splitlines()[-1]
-    stack.admin_stub().UpdateSettings(
-        admin_pb2.UpdateSettingsRequest(settings=admin_pb2.Settings(flood_protection=False)),
-        metadata=stack.admin_metadata(),
+    """`darkroom serve --replicas N` as an operator types it: the flag wins over the setting."""
+    return start_stack(
+        data_dir,
+        {"DARKROOM_DATABASE_URL": database_url, "DARKROOM_REPLICAS": "1"},
+        serve_args=["--replicas", str(replicas)],
     )
-    return stack
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,13 +103,15 @@ def start_stack(
     *,
     data_dir_from_env: bool = True,
     admin_key: str | None = None,
+    serve_args: Sequence[str] = (),
 ) -> Stack:
     """``darkroom serve --port 0`` with its data in ``data_dir``.
 
     With ``data_dir_from_env=False`` the data directory must come from the settings
     themselves (a DARKROOM_CONFIG_FILE in ``extra_env``); ``data_dir`` then only holds
     the ready file and the log. ``admin_key`` restarts on data a stack made before: its
-    admin and settings are already there.
+    admin and settings are already there. ``serve_args`` are more flags, as an operator
+    types them (``--replicas 2``).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     ready_file = data_dir / "ready.json"
@@ -131,7 +134,7 @@ def start_stack(
     with open(data_dir / "serve.log", "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", "0",
-             "--ready-file", str(ready_file)],
+             "--ready-file", str(ready_file), *serve_args],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
