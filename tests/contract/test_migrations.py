@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,3 +183,29 @@ def test_a_deleted_newest_id_never_comes_back(database_url: str, table: str) -> 
             assert _new_row(conn, table, _user(conn)) > again
     finally:
         restarted.dispose()
+
+
+def test_processes_migrating_a_new_database_at_once_all_succeed(database_url: str) -> None:
+    # Replicas on several hosts starting together: each its own engine, as a process has.
+    engines = [make_engine(database_url) for _ in range(4)]
+    failures: list[BaseException] = []
+
+    def start(engine: sa.Engine) -> None:
+        try:
+            migrate(engine)
+        except BaseException as error:  # collected: a thread's error must fail the test
+            failures.append(error)
+
+    try:
+        threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not failures, failures[0]
+        with engines[0].connect() as conn:
+            versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        assert len(versions) == 1
+    finally:
+        for engine in engines:
+            engine.dispose()

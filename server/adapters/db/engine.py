@@ -33,6 +33,10 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+# Any fixed 64-bit number, the same in every Darkroom process: "darkroom" in ASCII.
+MIGRATION_LOCK = 0x6461726B726F6F6D
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; a no-op when it is already there."""
     cfg = Config()
@@ -47,6 +51,11 @@ def schema_connection(engine: Engine) -> Iterator[Connection]:
     """A connection in one transaction for schema changes, committed when the block ends."""
     if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                # Replicas on several hosts may start at once on a new database: one
+                # migrates, the others wait here and then find the schema current. The
+                # lock ends with the transaction.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             yield connection
         return
     with engine.connect() as connection:
