@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -18,6 +17,7 @@ import pytest_asyncio
 
 from darkroom.v1 import media_pb2
 from gateway.shim.grpc_client import CallFailed, DarkroomClient
+from tests.support.waiting import wait_until, wait_until_async
 
 BOUND_S = 30.0  # a liveness bound for a loaded machine, not a speed target
 
@@ -39,11 +39,11 @@ class ReplicaProcess:
             self.lines.append(line.strip())
 
     def port(self) -> int:
-        deadline = time.monotonic() + BOUND_S
-        while not any(line.startswith("port ") for line in self.lines):
+        def announced() -> bool:
             assert self.process.poll() is None, f"replica {self.name} exited"
-            assert time.monotonic() < deadline, f"replica {self.name} did not start"
-            time.sleep(0.05)
+            return any(line.startswith("port ") for line in self.lines)
+
+        wait_until(announced, BOUND_S, f"replica {self.name} starting")
         return int(next(line for line in self.lines if line.startswith("port ")).split()[1])
 
     def kill(self) -> None:
@@ -59,10 +59,7 @@ class ReplicaProcess:
 
 
 async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + BOUND_S
-    while not await condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {BOUND_S:.0f} s"
-        await asyncio.sleep(0.05)
+    await wait_until_async(condition, BOUND_S, what)
 
 
 @pytest.fixture
